@@ -1,0 +1,3 @@
+from snapscale.cli import main
+
+main()

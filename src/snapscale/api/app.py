@@ -1,0 +1,59 @@
+"""The FastAPI application: `/api/v1/...`, the OpenAPI docs and `/healthz`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from snapscale import __version__
+from snapscale.api import problems
+from snapscale.api.routes import auth, users
+from snapscale.config import Settings
+from snapscale.core.runtime import Runtime
+
+API_PREFIX = "/api/v1"
+DESCRIPTION = """
+The Snapscale API. Sign in with **Authorize** (username or email, and password) to try
+the routes that need an account. Every error is an RFC 9457 `application/problem+json`
+document; ids are strings.
+"""
+
+
+def create_api(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI:
+    """The API app. Given a runtime it borrows it; otherwise it makes and owns one."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if runtime is not None:
+            app.state.runtime = runtime
+            yield
+            return
+        app.state.runtime = Runtime(settings)
+        try:
+            yield
+        finally:
+            await app.state.runtime.aclose()
+
+    app = FastAPI(
+        title="Snapscale",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses=problems.problem_responses(500),
+    )
+    if runtime is not None:
+        app.state.runtime = runtime
+    problems.install(app)
+
+    v1 = APIRouter(prefix=API_PREFIX)
+    v1.include_router(auth.router)
+    v1.include_router(users.router)
+    app.include_router(v1)
+
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

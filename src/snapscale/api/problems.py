@@ -1,0 +1,147 @@
+"""RFC 9457 problem details: the one shape of every error the API returns.
+
+All translation from exceptions to responses happens here, so no route builds an error
+body and no stack trace can reach a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+
+from snapscale.core.errors import DomainError, FieldError
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+
+
+class ProblemFieldError(BaseModel):
+    field: str = Field(description="Dotted path of the offending input, e.g. `password`.")
+    location: str = Field(description="Where the input was: body, query, path, header or form.")
+    detail: str
+
+
+class Problem(BaseModel):
+    type: str = Field(
+        "about:blank", description="URI naming the kind of problem; about:blank for plain HTTP."
+    )
+    title: str
+    status: int
+    detail: str
+    instance: str | None = Field(None, description="The request path that failed.")
+    errors: list[ProblemFieldError] | None = None
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    slug: str | None = None,
+    errors: list[ProblemFieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    problem = Problem(
+        type=f"urn:snapscale:problem:{slug}" if slug else "about:blank",
+        title=title or HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        errors=errors,
+    )
+    headers = dict(headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    return JSONResponse(
+        problem.model_dump(exclude_none=True), status, headers=headers, media_type=MEDIA_TYPE
+    )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries documenting that these statuses answer with a Problem."""
+    return {
+        status: {
+            "model": Problem,
+            "description": HTTPStatus(status).phrase,
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return problem_response(
+        request,
+        exc.status,
+        exc.detail,
+        title=exc.title,
+        slug=exc.slug,
+        errors=[_from_field_error(error) for error in exc.errors] or None,
+    )
+
+
+def _from_field_error(error: FieldError) -> ProblemFieldError:
+    return ProblemFieldError(field=error.field, location="body", detail=error.message)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"There is nothing at {request.url.path}."
+    elif exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}."
+    return problem_response(request, exc.status_code, detail, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    raw_errors = exc.errors()
+    if any(error["type"] == "json_invalid" for error in raw_errors):
+        return problem_response(request, 400, "The request body is not valid JSON.", slug="bad-json")
+    content_type = request.headers.get("content-type", "")
+    if _expected_json_object(raw_errors) and content_type and "json" not in content_type:
+        return problem_response(
+            request, 415, f"Send the body as application/json, not {content_type}.",
+        )
+    errors = [_field_error(error) for error in raw_errors]
+    summary = "; ".join(f"{error.field or error.location}: {error.detail}" for error in errors)
+    return problem_response(
+        request, 422, summary, title="Invalid input", slug="invalid-input", errors=errors
+    )
+
+
+def _expected_json_object(errors: list[Any]) -> bool:
+    return any(tuple(error["loc"]) == ("body",) for error in errors)
+
+
+def _field_error(error: dict[str, Any]) -> ProblemFieldError:
+    location, *path = error["loc"] or ["body"]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "missing":
+        message = "is required"
+    return ProblemFieldError(
+        field=".".join(str(part) for part in path), location=str(location), detail=message
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(request, 500, "Something went wrong on our side; it has been logged.")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)

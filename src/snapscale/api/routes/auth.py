@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from snapscale.api.deps import UoW
+from snapscale.api.problems import problem_responses
+from snapscale.core.accounts import service as account_service
+from snapscale.core.accounts.schemas import Account, RefreshRequest, Registration, TokenPair
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+# Token responses must never be stored by a browser or proxy (RFC 6749 section 5.1).
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(409, 415, 422),
+    summary="Create an account",
+)
+async def register(data: Registration, uow: UoW, response: Response) -> Account:
+    account = await account_service.register(uow, data=data)
+    response.headers["Location"] = f"/api/v1/users/{account.username}"
+    return account
+
+
+@router.post(
+    "/token",
+    responses=problem_responses(401, 422),
+    summary="Sign in with username (or email) and password",
+)
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], uow: UoW, response: Response
+) -> TokenPair:
+    response.headers.update(_NO_STORE)
+    return await account_service.log_in(uow, login=form.username, password=form.password)
+
+
+@router.post(
+    "/refresh",
+    responses=problem_responses(401, 415, 422),
+    summary="Trade a refresh token for a new token pair",
+)
+async def refresh(body: RefreshRequest, uow: UoW, response: Response) -> TokenPair:
+    response.headers.update(_NO_STORE)
+    return await account_service.refresh(uow, refresh_token=body.refresh_token)
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(415, 422),
+    summary="End the session a refresh token belongs to",
+)
+async def logout(body: RefreshRequest, uow: UoW) -> None:
+    await account_service.log_out(uow, refresh_token=body.refresh_token)

@@ -1,0 +1,115 @@
+"""The `snapscale` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import click
+
+from snapscale.config import Settings, SettingsError, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="snapscale")
+def main() -> None:
+    """Snapscale: a photo-sharing web application built to scale out."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--no-migrate", is_flag=True, help="Do not upgrade the database schema first.")
+def serve(host: str, port: int, no_migrate: bool) -> None:
+    """Serve the API, its docs and the site from one process."""
+    import uvicorn
+
+    from snapscale.core.migrate import upgrade
+    from snapscale.embedded import EmbeddedApp
+
+    settings = _settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    if not no_migrate:
+        upgrade(settings)
+    click.echo(f"Snapscale on http://{host}:{port}/  (API docs at http://{host}:{port}/docs)")
+    uvicorn.run(
+        EmbeddedApp(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        proxy_headers=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Upgrade the schema to REVISION (default: the newest)."""
+    from snapscale.core.migrate import upgrade
+
+    upgrade(_settings(), revision)
+    click.echo(f"database upgraded to {revision}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the schema revision the database is at."""
+    from snapscale.core.migrate import current
+
+    current(_settings())
+
+
+@main.command("create-admin")
+@click.option("--username", prompt=True)
+@click.option("--email", prompt=True)
+@click.option(
+    "--password", prompt=True, hide_input=True, confirmation_prompt=True,
+    envvar="SNAPSCALE_ADMIN_PASSWORD", help="Prompted for when not given.",
+)
+def create_admin(username: str, email: str, password: str) -> None:
+    """Create an administrator account."""
+    from pydantic import ValidationError
+
+    from snapscale.core.accounts import service as account_service
+    from snapscale.core.accounts.schemas import Registration
+    from snapscale.core.errors import DomainError
+    from snapscale.core.runtime import Runtime
+
+    settings = _settings()
+    try:
+        data = Registration(username=username, email=email, password=password)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "input"
+        raise click.ClickException(f"{field}: {first['msg'].removeprefix('Value error, ')}") from None
+
+    async def create() -> None:
+        runtime = Runtime(settings)
+        try:
+            await runtime.run(account_service.register, data=data, is_admin=True)
+        finally:
+            await runtime.aclose()
+
+    try:
+        asyncio.run(create())
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(f"administrator @{data.username} created")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""All of Snapscale's settings, read once from the environment (prefix SNAPSCALE_) or `.env`.
+
+The defaults are the embedded mode: SQLite and a media folder under ``data_dir``, an
+in-process cache and no servers to run. Production sets the URLs of real services.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "SNAPSCALE_"
+
+_DRIVER_FOR_SCHEME = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Field(
+        Path("var"), description="Folder for the embedded database, media and sessions."
+    )
+    database_url: str | None = Field(
+        None,
+        description="postgresql+asyncpg://user:pass@host/db in production; "
+        "default is a SQLite file in data_dir.",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="redis://host:6379/0 for the shared cache and sessions; "
+        "default is an in-process cache.",
+    )
+    redis_prefix: str = Field("snapscale:", description="Prefix of every Redis key Snapscale writes.")
+    redis_timeout_seconds: float = Field(
+        0.25, gt=0, le=10, description="Connect and read timeout of every Redis call."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signs tokens and cookies. Required with PostgreSQL; "
+        "embedded mode keeps a generated one in data_dir.",
+    )
+    access_token_ttl_seconds: int = Field(900, ge=60, le=86_400)
+    refresh_token_ttl_days: int = Field(30, ge=1, le=365)
+    profile_cache_ttl_seconds: int = Field(300, ge=1, le=86_400)
+    node_id: int | None = Field(
+        None, ge=0, le=1023, description="Id-generator node (0-1023); random per process if unset."
+    )
+    db_pool_size: int = Field(10, ge=1, le=200)
+    db_max_overflow: int = Field(10, ge=0, le=200)
+    db_pool_timeout_seconds: float = Field(5.0, gt=0, le=60)
+    cookie_secure: bool = Field(False, description="Send cookies only over HTTPS.")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        scheme, sep, rest = url.partition("://")
+        if not sep or scheme not in _DRIVER_FOR_SCHEME:
+            raise ValueError("must start with postgresql:// or sqlite:///")
+        return f"{_DRIVER_FOR_SCHEME[scheme]}://{rest}"
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return url
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret(self) -> Settings:
+        if self.is_postgres and self.secret_key is None:
+            raise ValueError(
+                "SNAPSCALE_SECRET_KEY is required when SNAPSCALE_DATABASE_URL is PostgreSQL"
+            )
+        return self
+
+    @property
+    def is_postgres(self) -> bool:
+        return (self.database_url or "").startswith("postgresql")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'snapscale.db').resolve()}"
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The secret key, or the embedded one generated on first start and kept in data_dir."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    if not field:
+        return f"invalid settings: {message}"
+    return f"invalid setting {ENV_PREFIX}{field.upper()}: {message}"

@@ -1,0 +1,36 @@
+"""Redis clients with short, explicit timeouts.
+
+redis-py's defaults can block a request for a long time on a hung server; every client
+Snapscale makes fails within ``redis_timeout_seconds`` instead and does not retry
+(the caller decides what a failure means)."""
+
+from __future__ import annotations
+
+import redis
+import redis.asyncio
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from snapscale.config import Settings
+
+
+def _options(settings: Settings) -> dict[str, object]:
+    timeout = settings.redis_timeout_seconds
+    return {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "retry_on_timeout": False,
+        "health_check_interval": 30,
+    }
+
+
+def async_client(settings: Settings) -> redis.asyncio.Redis:
+    assert settings.redis_url is not None
+    return redis.asyncio.Redis.from_url(
+        settings.redis_url, retry=redis.asyncio.retry.Retry(NoBackoff(), 0), **_options(settings)
+    )
+
+
+def sync_client(settings: Settings) -> redis.Redis:
+    assert settings.redis_url is not None
+    return redis.Redis.from_url(settings.redis_url, retry=Retry(NoBackoff(), 0), **_options(settings))

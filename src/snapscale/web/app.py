@@ -1,0 +1,65 @@
+"""The Flask site: server-rendered pages over the same core services as the API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from cachelib.file import FileSystemCache
+from flask import Flask
+from flask_session import Session
+from flask_wtf.csrf import CSRFProtect
+
+from snapscale.config import Settings
+from snapscale.core import redis as redis_clients
+from snapscale.core.runtime import Runtime
+from snapscale.core.sync_bridge import LoopBridge
+from snapscale.web import auth, errors
+from snapscale.web.core_access import EXTENSION_KEY, SiteCore
+from snapscale.web.views import accounts, main, profiles
+
+SESSION_LIFETIME = timedelta(days=14)
+
+
+def create_site(settings: Settings, *, core: SiteCore | None = None) -> Flask:
+    """The site app. Embedded mode passes the server's own core; a standalone site process
+    gets a private event loop and runtime."""
+    if core is None:
+        bridge = LoopBridge.in_background_thread()
+        core = SiteCore(Runtime(settings), bridge)
+
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.signing_key,
+        SESSION_COOKIE_NAME="snapscale_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+        WTF_CSRF_TIME_LIMIT=int(SESSION_LIFETIME.total_seconds()),
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        **_session_store(settings),
+    )
+    app.extensions[EXTENSION_KEY] = core
+    Session(app)
+    CSRFProtect(app)
+    auth.install(app)
+    errors.install(app)
+    for blueprint in (main.bp, accounts.bp, profiles.bp):
+        app.register_blueprint(blueprint)
+    return app
+
+
+def _session_store(settings: Settings) -> dict[str, object]:
+    """Redis when configured (any replica serves any user), else files under data_dir."""
+    if settings.redis_url:
+        return {
+            "SESSION_TYPE": "redis",
+            "SESSION_REDIS": redis_clients.sync_client(settings),
+            "SESSION_KEY_PREFIX": f"{settings.redis_prefix}session:",
+        }
+    return {
+        "SESSION_TYPE": "cachelib",
+        "SESSION_CACHELIB": FileSystemCache(
+            str(settings.data_dir / "sessions"), threshold=100_000, mode=0o600
+        ),
+    }

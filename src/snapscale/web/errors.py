@@ -1,0 +1,57 @@
+"""Readable error pages for every failure; never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from snapscale.core.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+_MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You are not allowed to do that.",
+    404: "There is nothing here. The link may be broken, or the page may have been removed.",
+    405: "That page cannot be used that way.",
+    413: "That is more than we accept in one request.",
+}
+
+
+def _page(status: int, title: str, message: str) -> tuple[str, int]:
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def install(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError) -> tuple[str, int]:
+        return _page(
+            400,
+            "Your form expired",
+            "For your safety, forms only work for a while and only from this site. "
+            "Go back, reload the page, and try again.",
+        )
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError) -> tuple[str, int]:
+        return _page(error.status, error.title, error.detail)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int]:
+        status = error.code or 500
+        if status >= 500:
+            return unexpected(error)
+        return _page(status, error.name, _MESSAGES.get(status, error.description or ""))
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[str, int]:
+        if not isinstance(error, InternalServerError):
+            log.exception("unhandled error", exc_info=error)
+        return _page(
+            500,
+            "Something went wrong",
+            "We hit an error on our side and have logged it. Please try again in a moment.",
+        )

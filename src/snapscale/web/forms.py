@@ -1,0 +1,66 @@
+"""Site forms. They carry the CSRF token and render fields; what makes a value valid is
+decided by the core's schemas, whose errors ``show_errors`` puts back on the fields."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from pydantic import ValidationError
+from wtforms import EmailField, PasswordField, StringField, TextAreaField
+from wtforms.validators import InputRequired
+
+from snapscale.core.accounts import rules
+from snapscale.core.errors import DomainError
+
+
+class SignupForm(FlaskForm):
+    username = StringField("Username", [InputRequired()], render_kw={"autocomplete": "username"})
+    email = EmailField("Email", [InputRequired()], render_kw={"autocomplete": "email"})
+    display_name = StringField("Display name (optional)", render_kw={"autocomplete": "name"})
+    password = PasswordField(
+        "Password", [InputRequired()], render_kw={"autocomplete": "new-password"}
+    )
+
+
+class LoginForm(FlaskForm):
+    login = StringField(
+        "Username or email", [InputRequired()], render_kw={"autocomplete": "username"}
+    )
+    password = PasswordField(
+        "Password", [InputRequired()], render_kw={"autocomplete": "current-password"}
+    )
+
+
+class ProfileForm(FlaskForm):
+    display_name = StringField("Display name", render_kw={"maxlength": rules.DISPLAY_NAME_MAX})
+    email = EmailField("Email", [InputRequired()], render_kw={"autocomplete": "email"})
+    bio = TextAreaField("Bio", render_kw={"maxlength": rules.BIO_MAX, "rows": 4})
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", [InputRequired()], render_kw={"autocomplete": "current-password"}
+    )
+    new_password = PasswordField(
+        "New password", [InputRequired()], render_kw={"autocomplete": "new-password"}
+    )
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something (log out, ...): only the CSRF token."""
+
+
+def show_errors(form: FlaskForm, error: ValidationError | DomainError) -> None:
+    """Attach the core's complaints to the matching fields, the rest to the whole form."""
+    if isinstance(error, ValidationError):
+        pairs = [
+            (str(e["loc"][0]) if e["loc"] else "", str(e["msg"]).removeprefix("Value error, "))
+            for e in error.errors()
+        ]
+    else:
+        pairs = [(e.field, e.message) for e in error.errors] or [("", error.detail)]
+    for field_name, message in pairs:
+        field = form._fields.get(field_name)
+        if field is not None and field_name != "csrf_token":
+            field.errors = [*field.errors, message[:1].upper() + message[1:] + "."]
+        else:
+            form.form_errors.append(message[:1].upper() + message[1:])
