@@ -36,7 +36,9 @@ def serve(host: str, port: int, no_migrate: bool) -> None:
     from snapscale.embedded import EmbeddedApp
 
     settings = _settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     if not no_migrate:
         upgrade(settings)
     click.echo(f"Snapscale on http://{host}:{port}/  (API docs at http://{host}:{port}/docs)")
@@ -77,8 +79,12 @@ def db_current() -> None:
 @click.option("--username", prompt=True)
 @click.option("--email", prompt=True)
 @click.option(
-    "--password", prompt=True, hide_input=True, confirmation_prompt=True,
-    envvar="SNAPSCALE_ADMIN_PASSWORD", help="Prompted for when not given.",
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="SNAPSCALE_ADMIN_PASSWORD",
+    help="Prompted for when not given.",
 )
 def create_admin(username: str, email: str, password: str) -> None:
     """Create an administrator account."""
@@ -95,7 +101,9 @@ def create_admin(username: str, email: str, password: str) -> None:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "input"
-        raise click.ClickException(f"{field}: {first['msg'].removeprefix('Value error, ')}") from None
+        raise click.ClickException(
+            f"{field}: {first['msg'].removeprefix('Value error, ')}"
+        ) from None
 
     async def create() -> None:
         runtime = Runtime(settings)

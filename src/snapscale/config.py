@@ -43,7 +43,9 @@ class Settings(BaseSettings):
         description="redis://host:6379/0 for the shared cache and sessions; "
         "default is an in-process cache.",
     )
-    redis_prefix: str = Field("snapscale:", description="Prefix of every Redis key Snapscale writes.")
+    redis_prefix: str = Field(
+        "snapscale:", description="Prefix of every Redis key Snapscale writes."
+    )
     redis_timeout_seconds: float = Field(
         0.25, gt=0, le=10, description="Connect and read timeout of every Redis call."
     )

@@ -38,7 +38,8 @@ class EmbeddedApp:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
-        assert self.api is not None and self.site is not None, "lifespan has not run"
+        assert self.api is not None, "lifespan has not run"
+        assert self.site is not None, "lifespan has not run"
         path: str = scope.get("path", "")
         if path.startswith(API_PATHS) or path == "/api":
             await self.api(scope, receive, send)

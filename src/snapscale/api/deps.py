@@ -15,7 +15,7 @@ from snapscale.core.models import User
 from snapscale.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from snapscale.core.runtime import Runtime
 
-TOKEN_URL = "/api/v1/auth/token"
+TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)
 _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
@@ -38,7 +38,9 @@ UoW = Annotated[UnitOfWork, Depends(_unit_of_work, scope="function")]
 
 async def _current_user(uow: UoW, token: Annotated[str | None, Depends(_bearer)]) -> User:
     if token is None:
-        raise AuthenticationFailed("Sign in first: send the header 'Authorization: Bearer <token>'.")
+        raise AuthenticationFailed(
+            "Sign in first: send the header 'Authorization: Bearer <token>'."
+        )
     return await account_service.user_for_access_token(uow, token=token)
 
 

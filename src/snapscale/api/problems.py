@@ -7,6 +7,7 @@ body and no stack trace can reach a client.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -101,18 +102,22 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         detail = f"There is nothing at {request.url.path}."
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
-    return problem_response(request, exc.status_code, detail, headers=exc.headers)
+    return problem_response(request, exc.status_code, detail, headers=dict(exc.headers or {}))
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     raw_errors = exc.errors()
     if any(error["type"] == "json_invalid" for error in raw_errors):
-        return problem_response(request, 400, "The request body is not valid JSON.", slug="bad-json")
+        return problem_response(
+            request, 400, "The request body is not valid JSON.", slug="bad-json"
+        )
     content_type = request.headers.get("content-type", "")
     if _expected_json_object(raw_errors) and content_type and "json" not in content_type:
         return problem_response(
-            request, 415, f"Send the body as application/json, not {content_type}.",
+            request,
+            415,
+            f"Send the body as application/json, not {content_type}.",
         )
     errors = [_field_error(error) for error in raw_errors]
     summary = "; ".join(f"{error.field or error.location}: {error.detail}" for error in errors)
@@ -121,7 +126,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _expected_json_object(errors: list[Any]) -> bool:
+def _expected_json_object(errors: Sequence[Any]) -> bool:
     return any(tuple(error["loc"]) == ("body",) for error in errors)
 
 

@@ -83,7 +83,9 @@ class CircuitBreaker:
 
 
 class RedisCache:
-    def __init__(self, client: Redis, *, prefix: str, breaker: CircuitBreaker | None = None) -> None:
+    def __init__(
+        self, client: Redis, *, prefix: str, breaker: CircuitBreaker | None = None
+    ) -> None:
         self._client = client
         self._prefix = prefix + "cache:"
         self._breaker = breaker or CircuitBreaker()
@@ -92,12 +94,12 @@ class RedisCache:
         if self._breaker.is_open:
             return None
         try:
-            value: bytes | None = await self._client.get(self._prefix + key)
+            value = await self._client.get(self._prefix + key)
         except (RedisError, OSError) as exc:
             self._failed("get", exc)
             return None
         self._breaker.record_success()
-        return value
+        return value if isinstance(value, bytes) else None
 
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
         if self._breaker.is_open:

@@ -31,7 +31,9 @@ def encode_cursor(*key: int | str) -> str:
 
 
 def decode_cursor(cursor: str, *types: type[int] | type[str]) -> tuple[int | str, ...]:
-    """The key a cursor encodes, checked against the expected types; 422 if it is not one of ours."""
+    """The key a cursor encodes, checked against the expected types.
+
+    Anything that is not a cursor this API made is a 422, never a 500."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw)

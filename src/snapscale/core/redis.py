@@ -9,28 +9,33 @@ from __future__ import annotations
 import redis
 import redis.asyncio
 from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from snapscale.config import Settings
 
-
-def _options(settings: Settings) -> dict[str, object]:
-    timeout = settings.redis_timeout_seconds
-    return {
-        "socket_timeout": timeout,
-        "socket_connect_timeout": timeout,
-        "retry_on_timeout": False,
-        "health_check_interval": 30,
-    }
+HEALTH_CHECK_SECONDS = 30
 
 
 def async_client(settings: Settings) -> redis.asyncio.Redis:
     assert settings.redis_url is not None
+    timeout = settings.redis_timeout_seconds
     return redis.asyncio.Redis.from_url(
-        settings.redis_url, retry=redis.asyncio.retry.Retry(NoBackoff(), 0), **_options(settings)
+        settings.redis_url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry_on_timeout=False,
+        retry=redis.asyncio.retry.Retry(NoBackoff(), 0),
+        health_check_interval=HEALTH_CHECK_SECONDS,
     )
 
 
 def sync_client(settings: Settings) -> redis.Redis:
     assert settings.redis_url is not None
-    return redis.Redis.from_url(settings.redis_url, retry=Retry(NoBackoff(), 0), **_options(settings))
+    timeout = settings.redis_timeout_seconds
+    return redis.Redis.from_url(
+        settings.redis_url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry_on_timeout=False,
+        retry=redis.retry.Retry(NoBackoff(), 0),
+        health_check_interval=HEALTH_CHECK_SECONDS,
+    )

@@ -39,9 +39,7 @@ class LoopBridge:
         ready.wait()
         return cls(loop, thread)
 
-    def call(
-        self, function: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs
-    ) -> R:
+    def call(self, function: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs) -> R:
         if threading.current_thread() is self._loop_thread():
             raise RuntimeError("LoopBridge.call() from the loop's own thread would deadlock")
 

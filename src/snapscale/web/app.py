@@ -11,8 +11,6 @@ from flask_wtf.csrf import CSRFProtect
 
 from snapscale.config import Settings
 from snapscale.core import redis as redis_clients
-from snapscale.core.runtime import Runtime
-from snapscale.core.sync_bridge import LoopBridge
 from snapscale.web import auth, errors
 from snapscale.web.core_access import EXTENSION_KEY, SiteCore
 from snapscale.web.views import accounts, main, profiles
@@ -24,8 +22,7 @@ def create_site(settings: Settings, *, core: SiteCore | None = None) -> Flask:
     """The site app. Embedded mode passes the server's own core; a standalone site process
     gets a private event loop and runtime."""
     if core is None:
-        bridge = LoopBridge.in_background_thread()
-        core = SiteCore(Runtime(settings), bridge)
+        core = SiteCore.standalone(settings)
 
     app = Flask(__name__)
     app.config.update(

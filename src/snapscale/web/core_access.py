@@ -7,6 +7,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 from flask import current_app
 
+from snapscale.config import Settings
 from snapscale.core.db import UnitOfWork
 from snapscale.core.runtime import Runtime
 from snapscale.core.sync_bridge import LoopBridge
@@ -18,9 +19,21 @@ EXTENSION_KEY = "snapscale"
 
 
 class SiteCore:
-    def __init__(self, runtime: Runtime, bridge: LoopBridge) -> None:
+    def __init__(self, runtime: Runtime, bridge: LoopBridge, *, owned: bool = False) -> None:
         self.runtime = runtime
         self.bridge = bridge
+        self._owned = owned
+
+    @classmethod
+    def standalone(cls, settings: Settings) -> SiteCore:
+        """A private event loop and runtime, for a site process of its own."""
+        return cls(Runtime(settings), LoopBridge.in_background_thread(), owned=True)
+
+    def close(self) -> None:
+        """Release the runtime and loop, if this core made them (a borrowed one is left)."""
+        if self._owned:
+            self.bridge.call(self.runtime.aclose)
+            self.bridge.close()
 
     def run(
         self,
@@ -29,7 +42,10 @@ class SiteCore:
         **kwargs: P.kwargs,
     ) -> R:
         """Call one core service in its own committed unit of work and wait for it."""
-        return self.bridge.call(self.runtime.run, service, *args, **kwargs)
+        async def in_unit_of_work() -> R:
+            return await self.runtime.run(service, *args, **kwargs)
+
+        return self.bridge.call(in_unit_of_work)
 
 
 def site_core() -> SiteCore:

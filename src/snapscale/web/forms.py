@@ -61,6 +61,23 @@ def show_errors(form: FlaskForm, error: ValidationError | DomainError) -> None:
     for field_name, message in pairs:
         field = form._fields.get(field_name)
         if field is not None and field_name != "csrf_token":
-            field.errors = [*field.errors, message[:1].upper() + message[1:] + "."]
+            field.errors = [*field.errors, _about_field(field.label.text, message)]
         else:
-            form.form_errors.append(message[:1].upper() + message[1:])
+            form.form_errors.append(_sentence(message))
+
+
+def _about_field(label: str, message: str) -> str:
+    """Name the field the core's words are about: "is taken" reads "Username is taken."."""
+    label = label.removesuffix(" (optional)")
+    if message.lower().startswith(("value ", "string ", "input ")):
+        message = message.split(" ", 1)[1]  # pydantic's "String should have at most..."
+    elif message[:1].isupper():
+        return _sentence(message)
+    if label.lower() in message.lower():
+        return _sentence(f"this {message}")  # not "Current password is not your current..."
+    return _sentence(f"{label} {message}")
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:].rstrip(".") + "."

@@ -49,9 +49,7 @@ async def change_password(change: PasswordChange, user: CurrentUser, uow: UoW) -
     return await account_service.change_password(uow, user_id=user.id, change=change)
 
 
-@router.get(
-    "/{username}", responses=problem_responses(404, 422), summary="A public profile"
-)
+@router.get("/{username}", responses=problem_responses(404, 422), summary="A public profile")
 async def read_profile(
     username: Annotated[str, Path(min_length=1, max_length=64)], uow: UoW
 ) -> PublicProfile:

@@ -34,7 +34,9 @@ async def username_exists(session: AsyncSession, username: str) -> bool:
     return result.first() is not None
 
 
-async def email_exists(session: AsyncSession, email: str, *, except_user_id: int | None = None) -> bool:
+async def email_exists(
+    session: AsyncSession, email: str, *, except_user_id: int | None = None
+) -> bool:
     query = select(User.id).where(func.lower(User.email) == email.lower())
     if except_user_id is not None:
         query = query.where(User.id != except_user_id)
@@ -50,7 +52,9 @@ async def list_users(session: AsyncSession, *, before_id: int | None, limit: int
 
 
 async def get_refresh_token(session: AsyncSession, token_hash: str) -> RefreshToken | None:
-    result = await session.execute(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
+    result = await session.execute(
+        select(RefreshToken).where(RefreshToken.token_hash == token_hash)
+    )
     return result.scalar_one_or_none()
 
 

@@ -39,7 +39,7 @@ def check_password(password: str) -> str:
 
 def clean_text(value: str) -> str:
     """Trim, and drop control characters other than newlines (they break rendering)."""
-    return "".join(ch for ch in value.strip() if ch == "\n" or ch >= " " and ch != "\x7f")
+    return "".join(ch for ch in value.strip() if ch == "\n" or (ch >= " " and ch != "\x7f"))
 
 
 @cache

@@ -18,10 +18,10 @@ from pydantic import (
 from snapscale.core.accounts import rules
 from snapscale.core.ids import PublicId
 
-Username = Annotated[
-    str, Field(examples=["ada.l"]), AfterValidator(rules.normalize_username)
+Username = Annotated[str, Field(examples=["ada.l"]), AfterValidator(rules.normalize_username)]
+NewPassword = Annotated[
+    str, Field(examples=["correct horse battery"]), AfterValidator(rules.check_password)
 ]
-NewPassword = Annotated[str, Field(examples=["correct horse battery"]), AfterValidator(rules.check_password)]
 DisplayName = Annotated[
     str,
     StringConstraints(max_length=rules.DISPLAY_NAME_MAX),
@@ -84,7 +84,7 @@ class Account(PublicProfile):
 
 class TokenPair(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 (the OAuth2 token type)
     expires_in: int = Field(description="Seconds until the access token expires.")
     refresh_token: str
 

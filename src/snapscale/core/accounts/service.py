@@ -30,7 +30,7 @@ from snapscale.core.pagination import Page, decode_cursor, encode_cursor
 
 # One message for an unknown account and a wrong password: no account enumeration.
 BAD_CREDENTIALS = "Incorrect username, email or password."
-BAD_TOKEN = "The token is invalid, expired or revoked."
+BAD_TOKEN = "The token is invalid, expired or revoked."  # noqa: S105 (a message)
 
 
 def _profile_cache_key(username: str) -> str:
@@ -143,7 +143,9 @@ async def get_public_profile(uow: UnitOfWork, *, username: str) -> PublicProfile
     if user is None or not user.is_active:
         raise NotFound(f"There is no user called {username!r}.")
     profile = PublicProfile.model_validate(user)
-    await uow.cache.set(key, profile.model_dump_json().encode(), uow.settings.profile_cache_ttl_seconds)
+    await uow.cache.set(
+        key, profile.model_dump_json().encode(), uow.settings.profile_cache_ttl_seconds
+    )
     return profile
 
 
@@ -157,11 +159,14 @@ async def list_users(uow: UnitOfWork, *, cursor: str | None, limit: int) -> Page
 
 async def update_profile(uow: UnitOfWork, *, user_id: int, changes: ProfileUpdate) -> Account:
     user = await _existing_user(uow, user_id)
-    if changes.email is not None and changes.email.lower() != user.email.lower():
-        if await repository.email_exists(uow.session, changes.email, except_user_id=user.id):
-            raise Conflict(
-                "An account with that email already exists.", errors=[FieldError("email", "is in use")]
-            )
+    new_email = changes.email
+    email_changes = new_email is not None and new_email.lower() != user.email.lower()
+    if email_changes and await repository.email_exists(
+        uow.session, str(new_email), except_user_id=user.id
+    ):
+        raise Conflict(
+            "An account with that email already exists.", errors=[FieldError("email", "is in use")]
+        )
     for field, value in changes.model_dump(exclude_none=True).items():
         setattr(user, field, value)
     user.updated_at = utcnow()
@@ -233,4 +238,6 @@ async def _flush_or_conflict(uow: UnitOfWork) -> None:
         await uow.session.flush()
     except IntegrityError as exc:
         field = "email" if "email" in str(exc.orig).lower() else "username"
-        raise Conflict(f"That {field} is already in use.", errors=[FieldError(field, "is in use")]) from exc
+        raise Conflict(
+            f"That {field} is already in use.", errors=[FieldError(field, "is in use")]
+        ) from exc

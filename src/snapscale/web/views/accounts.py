@@ -145,9 +145,18 @@ def change_password() -> Response | tuple[str, int]:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths: a crafted ?next= must not send people to another site."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
-            return target
+    """Only same-site paths: a crafted ?next= must not send people to another site.
+
+    Browsers read "//host", "///host" and "/\\host" as another site and drop tabs and
+    newlines first, so a path must start with exactly one "/" and hold no backslash or
+    control character."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+        and not urlsplit(target).netloc
+    ):
+        return target
     return url_for("main.home")
