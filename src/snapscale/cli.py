@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -16,6 +18,27 @@ def _settings() -> Settings:
         return load_settings()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@contextmanager
+def _plain_errors(settings: Settings) -> Iterator[None]:
+    """Turn a database or file-system failure into one readable line, not a traceback."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    try:
+        yield
+    except (DBAPIError, OperationalError) as exc:
+        reason = str(exc.orig or exc).splitlines()[0]
+        raise click.ClickException(f"database error ({_where(settings)}): {reason}") from None
+    except OSError as exc:
+        detail = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+        raise click.ClickException(f"cannot use {_where(settings)}: {detail}") from None
+
+
+def _where(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.effective_database_url).render_as_string(hide_password=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,7 +63,8 @@ def serve(host: str, port: int, no_migrate: bool) -> None:
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
     if not no_migrate:
-        upgrade(settings)
+        with _plain_errors(settings):
+            upgrade(settings)
     click.echo(f"Snapscale on http://{host}:{port}/  (API docs at http://{host}:{port}/docs)")
     uvicorn.run(
         EmbeddedApp(settings),
@@ -63,7 +87,9 @@ def db_upgrade(revision: str) -> None:
     """Upgrade the schema to REVISION (default: the newest)."""
     from snapscale.core.migrate import upgrade
 
-    upgrade(_settings(), revision)
+    settings = _settings()
+    with _plain_errors(settings):
+        upgrade(settings, revision)
     click.echo(f"database upgraded to {revision}")
 
 
@@ -72,7 +98,9 @@ def db_current() -> None:
     """Show the schema revision the database is at."""
     from snapscale.core.migrate import current
 
-    current(_settings())
+    settings = _settings()
+    with _plain_errors(settings):
+        current(settings)
 
 
 @main.command("create-admin")
@@ -113,7 +141,13 @@ def create_admin(username: str, email: str, password: str) -> None:
             await runtime.aclose()
 
     try:
-        asyncio.run(create())
+        with _plain_errors(settings):
+            if not settings.is_postgres:
+                # Embedded mode may run this before the first `serve`: make the schema first.
+                from snapscale.core.migrate import upgrade
+
+                upgrade(settings)
+            asyncio.run(create())
     except DomainError as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(f"administrator @{data.username} created")

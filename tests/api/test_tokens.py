@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
-from snapscale.core.security import JWT_AUDIENCE, JWT_ISSUER
+from snapscale.core.security import CLOCK_SKEW_SECONDS, JWT_AUDIENCE, JWT_ISSUER
 from tests.conftest import TEST_SECRET
 from tests.support.factories import PASSWORD, register, sign_in, signed_in_user
 
@@ -128,7 +128,7 @@ async def test_bad_access_tokens_are_refused(api):
     unsigned = f"{header.decode().rstrip('=')}.{payload.decode().rstrip('=')}."
 
     bad_tokens = {
-        "expired": _token({**valid, "exp": now - timedelta(seconds=1)}),
+        "expired": _token({**valid, "exp": now - timedelta(seconds=CLOCK_SKEW_SECONDS + 1)}),
         "forged": _token(valid, key="someone-elses-key-which-is-long-enough"),
         "wrong audience": _token({**valid, "aud": "another-service"}),
         "wrong issuer": _token({**valid, "iss": "someone"}),

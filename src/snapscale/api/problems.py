@@ -92,7 +92,7 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _from_field_error(error: FieldError) -> ProblemFieldError:
-    return ProblemFieldError(field=error.field, location="body", detail=error.message)
+    return ProblemFieldError(field=error.field, location=error.location, detail=error.message)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 class FieldError:
     field: str
     message: str
+    location: str = "body"  # or "query", "path": where the client put the value
 
 
 class DomainError(Exception):
@@ -46,8 +47,8 @@ class InvalidInput(DomainError):
     status, slug, title = 422, "invalid-input", "Invalid input"
 
     @classmethod
-    def for_field(cls, field: str, message: str) -> InvalidInput:
-        return cls(message, errors=[FieldError(field, message)])
+    def for_field(cls, field: str, message: str, *, location: str = "body") -> InvalidInput:
+        return cls(f"{field}: {message}", errors=[FieldError(field, message, location)])
 
 
 class Unavailable(DomainError):

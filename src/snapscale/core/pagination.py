@@ -44,5 +44,7 @@ def decode_cursor(cursor: str, *types: type[int] | type[str]) -> tuple[int | str
         or len(key) != len(types)
         or not all(type(part) is kind for part, kind in zip(key, types, strict=True))
     ):
-        raise InvalidInput.for_field("cursor", "is not a cursor this API returned")
+        raise InvalidInput.for_field(
+            "cursor", "is not a cursor this API returned", location="query"
+        )
     return tuple(key)

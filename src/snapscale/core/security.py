@@ -21,6 +21,8 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 JWT_ALGORITHM = "HS256"
 JWT_ISSUER = "snapscale"
 JWT_AUDIENCE = "snapscale-api"
+# Replicas' clocks drift a little; a token minted on one must verify on another.
+CLOCK_SKEW_SECONDS = 10
 
 
 def hash_password(password: str) -> str:
@@ -68,6 +70,7 @@ def read_access_token(token: str, *, key: str) -> AccessClaims | None:
             audience=JWT_AUDIENCE,
             issuer=JWT_ISSUER,
             options={"require": ["sub", "exp", "iat", "ver"]},
+            leeway=CLOCK_SKEW_SECONDS,
         )
         return AccessClaims(user_id=int(claims["sub"]), token_version=int(claims["ver"]))
     except (jwt.PyJWTError, ValueError, TypeError):
