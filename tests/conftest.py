@@ -132,6 +132,15 @@ def site(settings: Settings) -> Iterator[FlaskClient]:
     """A test client of the site, running as its own process would (private event loop)."""
     app = create_site(settings)
     app.config["TESTING"] = True
-    with app.test_client() as client:
-        yield client
+    # Not `with app.test_client()`: that keeps the last request's app context (and the
+    # user Flask-Login cached in it) alive, leaking one client's sign-in into another's.
+    yield app.test_client()
     app.extensions[EXTENSION_KEY].close()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis of this test's own, which the test may stop, hang and start again."""
+    server = RedisServer(tmp_path / "private-redis").start()
+    yield server
+    server.stop()

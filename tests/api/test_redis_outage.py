@@ -8,14 +8,6 @@ from asgi_lifespan import LifespanManager
 
 from snapscale.api.app import create_api
 from tests.support.factories import register, signed_in_user
-from tests.support.servers import RedisServer
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    server = RedisServer(tmp_path / "redis").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

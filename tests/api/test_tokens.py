@@ -150,3 +150,10 @@ async def test_me_without_a_token_is_a_401_problem(api):
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
     assert response.json()["status"] == 401
+
+
+async def test_control_characters_in_the_login_are_just_bad_credentials(api):
+    await register(api, username="nul.check")
+    response = await sign_in(api, "nul.check\x00", PASSWORD)
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Incorrect username, email or password."

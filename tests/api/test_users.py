@@ -164,3 +164,10 @@ async def test_list_users_default_limit_and_bounds(api):
         response = await api.get("/api/v1/users", params=params)
         assert response.status_code == 422, params
         assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_names_no_account_can_have_are_404_not_500(api):
+    for name in ("a%00b", "%E2%80%AE", "..", "x" * 40):
+        response = await api.get(f"/api/v1/users/{name}")
+        assert response.status_code in (404, 422), name
+        assert response.headers["content-type"] == "application/problem+json"

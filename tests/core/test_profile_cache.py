@@ -67,13 +67,6 @@ async def test_a_rolled_back_edit_leaves_the_cache_alone(runtime):
 
 
 @pytest.fixture
-def private_redis(tmp_path):
-    server = RedisServer(tmp_path / "redis").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def redis_backed_settings(settings: Settings, private_redis: RedisServer) -> Settings:
     return settings.model_copy(
         update={"redis_url": private_redis.url, "redis_prefix": "outage-test:"}

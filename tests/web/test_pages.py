@@ -30,7 +30,10 @@ def test_home_and_people_list_members(site: FlaskClient, other_browser: FlaskCli
         assert f'href="/u/{grace["username"]}"' in page.text
 
 
-@pytest.mark.parametrize("path", ["/no-such-page", "/u/nobody.here", "/u/x", "/static/nope.css"])
+@pytest.mark.parametrize(
+    "path",
+    ["/no-such-page", "/u/nobody.here", "/u/x", "/u/a%00b", "/u/%F0%9F%93%B7", "/static/nope.css"],
+)
 def test_unknown_pages_get_a_readable_404(site: FlaskClient, path: str) -> None:
     page = site.get(path)
 
@@ -52,7 +55,11 @@ def test_profile_text_is_shown_as_text_not_run(site: FlaskClient) -> None:
     submit(
         site,
         "/settings",
-        {"display_name": SCRIPT, "email": account["email"], "bio": f'"><img src=x onerror=alert(1)>{SCRIPT}'},
+        {
+            "display_name": SCRIPT,
+            "email": account["email"],
+            "bio": f'"><img src=x onerror=alert(1)>{SCRIPT}',
+        },
         action="/settings/profile",
     )
 

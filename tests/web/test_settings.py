@@ -114,9 +114,7 @@ def change_password(client: FlaskClient, current: str, new: str) -> str:
     return response.text
 
 
-def test_a_wrong_current_password_is_refused(
-    site: FlaskClient, other_browser: FlaskClient
-) -> None:
+def test_a_wrong_current_password_is_refused(site: FlaskClient, other_browser: FlaskClient) -> None:
     account = sign_up(site)
 
     page = change_password(site, "not-my-password", NEW_PASSWORD)

@@ -13,6 +13,7 @@ from snapscale.config import Settings
 from snapscale.core import redis as redis_clients
 from snapscale.web import auth, errors
 from snapscale.web.core_access import EXTENSION_KEY, SiteCore
+from snapscale.web.sessions import ResilientRedisSessionInterface
 from snapscale.web.views import accounts, main, profiles
 
 SESSION_LIFETIME = timedelta(days=14)
@@ -38,6 +39,12 @@ def create_site(settings: Settings, *, core: SiteCore | None = None) -> Flask:
     )
     app.extensions[EXTENSION_KEY] = core
     Session(app)
+    if settings.redis_url:
+        app.session_interface = ResilientRedisSessionInterface(
+            app,
+            client=app.config["SESSION_REDIS"],
+            key_prefix=app.config["SESSION_KEY_PREFIX"],
+        )
     CSRFProtect(app)
     auth.install(app)
     errors.install(app)

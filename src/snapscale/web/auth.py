@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, session
+from flask import Flask, current_app, session
 from flask_login import LoginManager, UserMixin, login_user, logout_user
 
 from snapscale.core.accounts import service as account_service
@@ -15,7 +15,7 @@ from snapscale.web.core_access import run
 
 
 @dataclass(frozen=True)
-class SiteUser(UserMixin):  # type: ignore[misc]
+class SiteUser(UserMixin):
     id: int
     username: str
     display_name: str
@@ -40,16 +40,20 @@ def _load_user(session_user_id: str) -> SiteUser | None:
 
 def start_session(user: User) -> None:
     """Sign in on a fresh session id, so an id planted before log-in is worthless."""
-    from flask import current_app
-
-    current_app.session_interface.regenerate(session)  # type: ignore[attr-defined]
+    _new_session_id()
     login_user(SiteUser.of(user))
 
 
 def end_session() -> None:
-    """Sign out and delete the session from the server-side store."""
+    """Sign out: the signed-in session is deleted from the store, and whatever this browser
+    keeps afterwards (a "logged out" message) lives under a new id."""
     logout_user()
+    _new_session_id()
     session.clear()
+
+
+def _new_session_id() -> None:
+    current_app.session_interface.regenerate(session)  # type: ignore[attr-defined]
 
 
 def install(app: Flask) -> None:

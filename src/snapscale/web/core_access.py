@@ -42,6 +42,7 @@ class SiteCore:
         **kwargs: P.kwargs,
     ) -> R:
         """Call one core service in its own committed unit of work and wait for it."""
+
         async def in_unit_of_work() -> R:
             return await self.runtime.run(service, *args, **kwargs)
 

@@ -9,8 +9,11 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from snapscale.core.errors import DomainError
+from snapscale.web.sessions import session_store_is_down
 
 log = logging.getLogger(__name__)
+
+_TITLES = {404: "Page not found", 405: "Not allowed here", 413: "Too much at once"}
 
 _MESSAGES = {
     400: "The request could not be understood.",
@@ -28,6 +31,13 @@ def _page(status: int, title: str, message: str) -> tuple[str, int]:
 def install(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError) -> tuple[str, int]:
+        if session_store_is_down():
+            return _page(
+                503,
+                "Signing in is paused",
+                "We cannot reach our session store right now. You can keep browsing; "
+                "please try this again in a minute.",
+            )
         return _page(
             400,
             "Your form expired",
@@ -44,7 +54,8 @@ def install(app: Flask) -> None:
         status = error.code or 500
         if status >= 500:
             return unexpected(error)
-        return _page(status, error.name, _MESSAGES.get(status, error.description or ""))
+        title = _TITLES.get(status, error.name)
+        return _page(status, title, _MESSAGES.get(status, error.description or ""))
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[str, int]:

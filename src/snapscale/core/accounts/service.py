@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 
 from snapscale.core import security
-from snapscale.core.accounts import repository
+from snapscale.core.accounts import repository, rules
 from snapscale.core.accounts.schemas import (
     Account,
     PasswordChange,
@@ -62,7 +62,9 @@ async def register(uow: UnitOfWork, *, data: Registration, is_admin: bool = Fals
 
 async def authenticate(uow: UnitOfWork, *, login: str, password: str) -> User:
     """The active account for these credentials; the same error whatever is wrong."""
-    user = await repository.get_user_by_login(uow.session, login)
+    # No username or email holds control characters, and PostgreSQL refuses even to
+    # compare text holding a NUL: such a login matches nobody, without asking.
+    user = await repository.get_user_by_login(uow.session, login) if login.isprintable() else None
     # Verify even when there is no user, so both failures take the same time.
     valid = security.verify_password(user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active:
@@ -134,7 +136,11 @@ async def get_account(uow: UnitOfWork, *, user_id: int) -> Account:
 
 async def get_public_profile(uow: UnitOfWork, *, username: str) -> PublicProfile:
     """Cache-aside: the cache answers when it can, the database when it cannot."""
-    username = username.lower()
+    try:
+        username = rules.normalize_username(username)
+    except ValueError:
+        # A name no account can have (NUL bytes included) is answered without a query.
+        raise NotFound(f"There is no user called {username!r}.") from None
     key = _profile_cache_key(username)
     cached = await uow.cache.get(key)
     if cached is not None:

@@ -21,7 +21,5 @@ def show(username: str) -> str:
 
 @bp.get("/people")
 def people() -> str:
-    page = run(
-        account_service.list_users, cursor=request.args.get("cursor"), limit=DEFAULT_LIMIT
-    )
+    page = run(account_service.list_users, cursor=request.args.get("cursor"), limit=DEFAULT_LIMIT)
     return render_template("profiles/people.html", page=page)
