@@ -28,10 +28,11 @@ from snapscale.core.migrate import upgrade
 from snapscale.core.runtime import Runtime
 from snapscale.web.app import create_site
 from snapscale.web.core_access import EXTENSION_KEY
+from tests.support.s3 import S3Server
 from tests.support.servers import PostgresServer, RedisServer, flush_prefix
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
-TABLES = ("refresh_tokens", "users")
+TABLES = ("photos", "refresh_tokens", "users")
 
 
 @pytest.fixture(scope="session")
@@ -124,6 +125,7 @@ async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            client.runtime = app.state.runtime  # type: ignore[attr-defined]
             yield client
 
 
@@ -144,3 +146,17 @@ def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path / "private-redis").start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3 HTTP endpoint (moto's standalone server) on a loopback port."""
+    server = S3Server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server: S3Server) -> str:
+    """An empty bucket of this test's own."""
+    return s3_server.create_bucket(f"test-{uuid.uuid4().hex[:12]}")

@@ -7,10 +7,14 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
 
 from snapscale.config import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 
 def _settings() -> Settings:
@@ -74,6 +78,53 @@ def serve(host: str, port: int, no_migrate: bool) -> None:
         proxy_headers=False,
         timeout_graceful_shutdown=10,
     )
+
+
+@main.command()
+@click.option(
+    "--concurrency", "-c", type=click.IntRange(1, 256), help="Worker processes [default: CPUs]."
+)
+@click.option(
+    "--pool",
+    type=click.Choice(["prefork", "solo", "threads"]),
+    default="prefork",
+    show_default=True,
+    help="prefork survives a crashing job; solo runs jobs in this process.",
+)
+def worker(concurrency: int | None, pool: str) -> None:
+    """Run background jobs (photo processing, clean-up) from the broker."""
+    app = _celery()
+    argv = ["worker", f"--loglevel={_settings().log_level}", f"--pool={pool}"]
+    argv += ["--queues=snapscale", "--without-gossip", "--without-mingle"]
+    if concurrency:
+        argv.append(f"--concurrency={concurrency}")
+    app.worker_main(argv)
+
+
+@main.command()
+def beat() -> None:
+    """Send the scheduled jobs (the sweep that re-sends lost work); run exactly one."""
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _celery().start(
+        [
+            "beat",
+            f"--loglevel={settings.log_level}",
+            f"--schedule={settings.data_dir / 'celerybeat-schedule'}",
+        ]
+    )
+
+
+def _celery() -> Celery:
+    from snapscale.worker.celery_app import create_celery
+
+    settings = _settings()
+    if settings.broker_url is None:
+        raise click.ClickException(
+            "SNAPSCALE_BROKER_URL is not set; in embedded mode `snapscale serve` runs the "
+            "background jobs itself."
+        )
+    return create_celery(settings)
 
 
 @main.group()

@@ -64,6 +64,34 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(10, ge=0, le=200)
     db_pool_timeout_seconds: float = Field(5.0, gt=0, le=60)
     cookie_secure: bool = Field(False, description="Send cookies only over HTTPS.")
+
+    storage_url: str | None = Field(
+        None,
+        description="s3://bucket[/prefix] for an S3-compatible store; default is data_dir/media.",
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="Endpoint of a non-AWS store (MinIO, R2, ...); unset means AWS."
+    )
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    media_base_url: str | None = Field(
+        None,
+        description="Public (CDN) base URL of the bucket; unset serves presigned URLs instead.",
+    )
+    presigned_url_seconds: int = Field(3600, ge=60, le=604_800)
+    upload_max_bytes: int = Field(25 * 1024 * 1024, ge=1024, le=1024**3)
+    image_max_pixels: int = Field(50_000_000, ge=10_000, le=1_000_000_000)
+
+    broker_url: str | None = Field(
+        None,
+        description="Celery broker (redis:// or amqp://); unset runs jobs in-process "
+        "after the response.",
+    )
+    job_visibility_timeout_seconds: int = Field(
+        300, ge=5, le=86_400, description="Redis broker: redeliver a job unacknowledged this long."
+    )
+    job_max_attempts: int = Field(3, ge=1, le=20)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("database_url")
@@ -81,6 +109,20 @@ class Settings(BaseSettings):
     def _known_redis(cls, url: str | None) -> str | None:
         if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return url
+
+    @field_validator("storage_url")
+    @classmethod
+    def _known_storage(cls, url: str | None) -> str | None:
+        if url is not None and (not url.startswith("s3://") or len(url) <= len("s3://")):
+            raise ValueError("must look like s3://bucket or s3://bucket/prefix")
+        return url
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
+            raise ValueError("must start with redis://, rediss://, amqp:// or amqps://")
         return url
 
     @model_validator(mode="after")

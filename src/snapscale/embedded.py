@@ -20,8 +20,9 @@ from snapscale.core.runtime import Runtime
 from snapscale.core.sync_bridge import LoopBridge
 from snapscale.web.app import create_site
 from snapscale.web.core_access import SiteCore
+from snapscale.wiring import build_runtime
 
-API_PATHS = ("/api/", "/docs", "/redoc", "/openapi.json", "/healthz")
+API_PATHS = ("/api/", "/docs", "/redoc", "/openapi.json", "/healthz", "/media/")
 
 Scope = dict[str, Any]
 ASGIApp = Any
@@ -63,8 +64,11 @@ class EmbeddedApp:
                 return
 
     async def _start(self) -> None:
-        self.runtime = Runtime(self.settings)
+        self.runtime = build_runtime(self.settings)
         self.api = create_api(self.settings, runtime=self.runtime)
+        if self.settings.broker_url is None:
+            # The in-process queue starts empty: pick up work a previous run left unfinished.
+            await self.runtime.jobs.send("photos.sweep", {"stuck_after_seconds": 0})
         bridge = LoopBridge(asyncio.get_running_loop())
         flask_app = create_site(self.settings, core=SiteCore(self.runtime, bridge))
         self.site = WSGIMiddleware(flask_app, workers=8)  # type: ignore[arg-type]

@@ -9,9 +9,14 @@ from fastapi import APIRouter, FastAPI
 
 from snapscale import __version__
 from snapscale.api import problems
-from snapscale.api.routes import auth, users
+from snapscale.api.body_limit import MULTIPART_OVERHEAD, BodyLimit
+from snapscale.api.routes import auth, media, photos, users
 from snapscale.config import Settings
 from snapscale.core.runtime import Runtime
+from snapscale.wiring import build_runtime
+
+# JSON bodies are small; only the upload route takes more.
+DEFAULT_BODY_LIMIT = 1024 * 1024
 
 API_PREFIX = "/api/v1"
 DESCRIPTION = """
@@ -30,7 +35,7 @@ def create_api(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
             app.state.runtime = runtime
             yield
             return
-        app.state.runtime = Runtime(settings)
+        app.state.runtime = build_runtime(settings)
         try:
             yield
         finally:
@@ -50,7 +55,14 @@ def create_api(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     v1 = APIRouter(prefix=API_PREFIX)
     v1.include_router(auth.router)
     v1.include_router(users.router)
+    v1.include_router(photos.router)
     app.include_router(v1)
+    app.include_router(media.router)
+    app.add_middleware(
+        BodyLimit,
+        default=DEFAULT_BODY_LIMIT,
+        by_path={f"{API_PREFIX}/photos": settings.upload_max_bytes + MULTIPART_OVERHEAD},
+    )
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

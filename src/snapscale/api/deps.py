@@ -46,6 +46,16 @@ async def _current_user(uow: UoW, token: Annotated[str | None, Depends(_bearer)]
 
 CurrentUser = Annotated[User, Depends(_current_user)]
 
+
+async def _optional_user(uow: UoW, token: Annotated[str | None, Depends(_bearer)]) -> User | None:
+    """The signed-in user when a token is sent (it must then be valid), else None."""
+    if token is None:
+        return None
+    return await account_service.user_for_access_token(uow, token=token)
+
+
+OptionalUser = Annotated[User | None, Depends(_optional_user)]
+
 Cursor = Annotated[
     str | None, Query(max_length=200, description="next_cursor of the previous page.")
 ]

@@ -67,6 +67,14 @@ def problem_response(
     )
 
 
+def problem_body(status: int, detail: str, *, instance: str) -> bytes:
+    """A problem document for code that answers below FastAPI (pure ASGI middleware)."""
+    problem = Problem(
+        title=HTTPStatus(status).phrase, status=status, detail=detail, instance=instance
+    )
+    return problem.model_dump_json(exclude_none=True).encode()
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries documenting that these statuses answer with a Problem."""
     return {

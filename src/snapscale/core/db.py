@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import BigInteger, DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
@@ -28,6 +28,10 @@ from sqlalchemy.types import TypeDecorator
 from snapscale.config import Settings
 from snapscale.core.cache import Cache
 from snapscale.core.ids import new_id
+
+if TYPE_CHECKING:
+    from snapscale.core.jobs import JobSender
+    from snapscale.core.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -107,29 +111,55 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 AfterCommit = Callable[[], Awaitable[None]]
 
 
-class UnitOfWork:
-    """One database transaction plus the side effects that must wait for its commit."""
+class Resources(Protocol):
+    """What a unit of work lends its services besides the session (a Runtime, in practice)."""
 
-    def __init__(self, session: AsyncSession, cache: Cache, settings: Settings) -> None:
+    settings: Settings
+    cache: Cache
+    storage: Storage
+    jobs: JobSender
+
+
+class UnitOfWork:
+    """One database transaction plus the side effects that must wait for its outcome.
+
+    ``after_commit`` steps (cache invalidation, sending jobs) run only once the commit
+    succeeded; ``after_rollback`` steps undo what a failed request did outside the
+    database (deleting a file it already stored)."""
+
+    def __init__(self, session: AsyncSession, resources: Resources) -> None:
         self.session = session
-        self.cache = cache
-        self.settings = settings
+        self.settings = resources.settings
+        self.cache = resources.cache
+        self.storage = resources.storage
+        self.jobs = resources.jobs
         self._after_commit: list[AfterCommit] = []
+        self._after_rollback: list[AfterCommit] = []
 
     def after_commit(self, callback: AfterCommit) -> None:
         self._after_commit.append(callback)
 
+    def after_rollback(self, callback: AfterCommit) -> None:
+        self._after_rollback.append(callback)
+
     async def commit(self) -> None:
         await self.session.commit()
-        callbacks, self._after_commit = self._after_commit, []
-        for callback in callbacks:
-            try:
-                await callback()
-            except Exception:
-                # The data is committed; a failed side effect must not turn a saved
-                # change into an error for the client. Each callback bounds its own staleness.
-                log.exception("after-commit callback failed")
+        self._after_rollback.clear()
+        # The data is committed; a failed side effect must not turn a saved change into
+        # an error for the client. Each step bounds its own damage (cache TTLs, job sweeps).
+        await _run_all(self._after_commit, "after-commit")
 
     async def rollback(self) -> None:
         self._after_commit.clear()
         await self.session.rollback()
+        await _run_all(self._after_rollback, "after-rollback")
+
+
+async def _run_all(callbacks: list[AfterCommit], stage: str) -> None:
+    pending = callbacks[:]
+    callbacks.clear()
+    for callback in pending:
+        try:
+            await callback()
+        except Exception:
+            log.exception("%s step failed", stage)

@@ -51,5 +51,13 @@ class InvalidInput(DomainError):
         return cls(f"{field}: {message}", errors=[FieldError(field, message, location)])
 
 
+class PayloadTooLarge(DomainError):
+    status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
+class UnsupportedMediaType(DomainError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
 class Unavailable(DomainError):
     status, slug, title = 503, "unavailable", "Service unavailable"

@@ -19,6 +19,9 @@ from snapscale.core import redis as redis_clients
 from snapscale.core.cache import Cache, MemoryCache, RedisCache
 from snapscale.core.db import UnitOfWork, create_engine, create_session_factory
 from snapscale.core.errors import DomainError
+from snapscale.core.job_handlers import HANDLERS
+from snapscale.core.jobs import InProcessJobs, JobSender
+from snapscale.core.storage import Storage, create_storage
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -29,9 +32,15 @@ _process_cache = MemoryCache()
 
 
 class Runtime:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, jobs: JobSender | None = None) -> None:
         ids.configure_node(settings.node_id)
         self.settings = settings
+        self.storage: Storage = create_storage(settings)
+        if jobs is None:
+            in_process = InProcessJobs(HANDLERS)
+            in_process.bind(self)
+            jobs = in_process
+        self.jobs: JobSender = jobs
         self.engine = create_engine(settings)
         self.session_factory = create_session_factory(self.engine)
         self.redis: Redis | None = None
@@ -46,7 +55,7 @@ class Runtime:
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
         """A unit of work that rolls back unless the caller commits it."""
         async with self.session_factory() as session:
-            uow = UnitOfWork(session, self.cache, self.settings)
+            uow = UnitOfWork(session, self)
             try:
                 yield uow
             except DomainError as exc:
@@ -72,6 +81,8 @@ class Runtime:
             return result
 
     async def aclose(self) -> None:
+        await self.jobs.aclose()
+        self.storage.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()

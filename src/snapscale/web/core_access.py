@@ -11,6 +11,7 @@ from snapscale.config import Settings
 from snapscale.core.db import UnitOfWork
 from snapscale.core.runtime import Runtime
 from snapscale.core.sync_bridge import LoopBridge
+from snapscale.wiring import build_runtime
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -27,7 +28,7 @@ class SiteCore:
     @classmethod
     def standalone(cls, settings: Settings) -> SiteCore:
         """A private event loop and runtime, for a site process of its own."""
-        return cls(Runtime(settings), LoopBridge.in_background_thread(), owned=True)
+        return cls(build_runtime(settings), LoopBridge.in_background_thread(), owned=True)
 
     def close(self) -> None:
         """Release the runtime and loop, if this core made them (a borrowed one is left)."""

@@ -1,0 +1,14 @@
+"""Every background job by name: what Celery workers and the in-process queue run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from snapscale.core.jobs import JobHandler
+from snapscale.core.photos import jobs as photo_jobs
+
+HANDLERS: Mapping[str, JobHandler] = {
+    "photos.process": photo_jobs.process_photo,
+    "photos.delete_files": photo_jobs.delete_photo_files,
+    "photos.sweep": photo_jobs.sweep,
+}

@@ -1,0 +1,111 @@
+"""Background jobs, sent only after the unit of work that asked for them commits.
+
+A job is a name and keyword arguments (plain strings and ints, so any broker can carry
+it). Production sends jobs to Celery; embedded mode runs them on the server's own event
+loop, after the response, one at a time, through the same handlers. Handlers must be
+idempotent: a job may run twice (a redelivery after a worker died, a sweep that re-sends
+work that looks stuck), and running it again must give the same result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Protocol
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from snapscale.core.errors import Unavailable
+
+if TYPE_CHECKING:
+    from snapscale.core.db import UnitOfWork
+    from snapscale.core.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+JobArgs = dict[str, str | int]
+JobHandler = Callable[..., Awaitable[None]]  # async def handler(runtime, **kwargs) -> None
+
+IN_PROCESS_ATTEMPTS = 4
+IN_PROCESS_BACKOFF_SECONDS = 0.5
+
+
+class JobSender(Protocol):
+    async def send(self, name: str, kwargs: JobArgs) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+def enqueue(uow: UnitOfWork, name: str, **kwargs: str | int) -> None:
+    """Send job ``name`` once ``uow`` commits; a rollback drops it."""
+    jobs = uow.jobs
+
+    async def send() -> None:
+        await jobs.send(name, dict(kwargs))
+
+    uow.after_commit(send)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth retrying: a dependency was briefly unreachable, not bad data."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError)
+    return isinstance(
+        exc, Unavailable | RedisConnectionError | RedisTimeoutError | ConnectionError | TimeoutError
+    )
+
+
+class InProcessJobs:
+    """Embedded mode's queue: jobs run as tasks on the running loop, one at a time."""
+
+    def __init__(self, handlers: Mapping[str, JobHandler]) -> None:
+        self._handlers = handlers
+        self._runtime: Runtime | None = None
+        self._running: set[asyncio.Task[None]] = set()
+        self._one_at_a_time: asyncio.Semaphore | None = None
+
+    def bind(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    async def send(self, name: str, kwargs: JobArgs) -> None:
+        if name not in self._handlers:
+            raise LookupError(f"no handler for job {name!r}")
+        if self._one_at_a_time is None:
+            self._one_at_a_time = asyncio.Semaphore(1)
+        task = asyncio.get_running_loop().create_task(self._run(name, kwargs), name=name)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run(self, name: str, kwargs: JobArgs) -> None:
+        assert self._one_at_a_time is not None
+        assert self._runtime is not None, "InProcessJobs.bind(runtime) was not called"
+        handler = self._handlers[name]
+        async with self._one_at_a_time:
+            for attempt in range(1, IN_PROCESS_ATTEMPTS + 1):
+                try:
+                    await handler(self._runtime, **kwargs)
+                    return
+                except Exception as exc:
+                    if not is_transient(exc) or attempt == IN_PROCESS_ATTEMPTS:
+                        log.exception("job %s %s failed", name, kwargs)
+                        return
+                    log.warning("job %s %s: %s; retrying", name, kwargs, exc)
+                    await asyncio.sleep(IN_PROCESS_BACKOFF_SECONDS * 2 ** (attempt - 1))
+
+    async def wait_idle(self, limit_seconds: float | None = None) -> None:
+        """Wait until every job sent so far (and any they sent) has finished."""
+        async with asyncio.timeout(limit_seconds):
+            while self._running:
+                await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        # Let running jobs finish briefly; whatever is left is picked up again at the next
+        # start, since unfinished work is recorded in the database, not in this queue.
+        try:
+            await self.wait_idle(limit_seconds=10)
+        except TimeoutError:
+            for task in self._running:
+                task.cancel()

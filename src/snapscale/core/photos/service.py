@@ -1,0 +1,195 @@
+"""Photos: upload, read, list, edit, delete. Called by the API and the site alike.
+
+The request path only checks and stores the original; all image work happens in the
+``photos.process`` job (see jobs.py), sent after the upload's transaction commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from sqlalchemy.exc import IntegrityError
+
+from snapscale.core.accounts import repository as account_repository
+from snapscale.core.db import UnitOfWork, utcnow
+from snapscale.core.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied
+from snapscale.core.ids import new_id
+from snapscale.core.jobs import enqueue
+from snapscale.core.models import Photo, PhotoStatus, User
+from snapscale.core.pagination import Page, decode_cursor, encode_cursor
+from snapscale.core.photos import imaging, repository
+from snapscale.core.photos.keys import original_key, rendition_key
+from snapscale.core.photos.schemas import (
+    Owner,
+    PhotoOut,
+    PhotoUpdate,
+    Placeholder,
+    RenditionOut,
+    Upload,
+)
+
+PROCESS_JOB = "photos.process"
+DELETE_FILES_JOB = "photos.delete_files"
+
+
+async def upload(uow: UnitOfWork, *, owner_id: int, data: Upload) -> tuple[PhotoOut, bool]:
+    """Store the original and record the photo as processing.
+
+    Returns the photo and whether it is a replay of an earlier upload with the same
+    Idempotency-Key (then nothing new is stored)."""
+    limit = uow.settings.upload_max_bytes
+    if len(data.data) > limit:
+        raise PayloadTooLarge(f"The file is larger than the {limit // (1024 * 1024)} MB limit.")
+    digest = hashlib.sha256(data.data).hexdigest()
+    if data.idempotency_key is not None:
+        earlier = await repository.get_by_idempotency_key(
+            uow.session, owner_id, data.idempotency_key
+        )
+        if earlier is not None:
+            if earlier.original_sha256 != digest:
+                raise Conflict("This Idempotency-Key was already used for a different file.")
+            if earlier.deleted_at is not None:
+                raise NotFound("The photo made with this Idempotency-Key was deleted.")
+            return await present(uow, earlier, viewer_id=owner_id), True
+
+    image = imaging.inspect_upload(data.data, max_pixels=uow.settings.image_max_pixels)
+    photo = Photo(
+        id=new_id(),
+        owner_id=owner_id,
+        status=PhotoStatus.PROCESSING,
+        caption=data.caption,
+        original_format=image.format.value,
+        original_bytes=len(data.data),
+        original_sha256=digest,
+        idempotency_key=data.idempotency_key,
+        width=image.width,
+        height=image.height,
+        attempts=0,
+    )
+    key = original_key(photo.id)
+    # Stored before the row: if the store is down the request fails with nothing recorded.
+    # If the transaction then fails, the stored file is deleted again.
+    await uow.storage.put(key, data.data, content_type=imaging.MEDIA_TYPES[image.format])
+    storage = uow.storage
+
+    async def forget_original() -> None:
+        await storage.delete([key])
+
+    uow.after_rollback(forget_original)
+    uow.session.add(photo)
+    try:
+        await uow.session.flush()
+    except IntegrityError as exc:
+        # Another request with the same Idempotency-Key won the race and is still running.
+        raise Conflict(
+            "An upload with this Idempotency-Key is in progress; retry in a moment."
+        ) from exc
+    enqueue(uow, PROCESS_JOB, photo_id=str(photo.id))
+    return await present(uow, photo, viewer_id=owner_id), False
+
+
+async def get_photo(uow: UnitOfWork, *, photo_id: int, viewer_id: int | None) -> PhotoOut:
+    photo = await _visible(uow, photo_id, viewer_id)
+    return await present(uow, photo, viewer_id=viewer_id)
+
+
+async def list_user_photos(
+    uow: UnitOfWork, *, username: str, viewer_id: int | None, cursor: str | None, limit: int
+) -> Page[PhotoOut]:
+    """A user's photos, newest first; the owner also sees those processing or failed."""
+    owner = await account_repository.get_user_by_username(uow.session, username.lower())
+    if owner is None or not owner.is_active:
+        raise NotFound(f"There is no user called {username!r}.")
+    before_id = int(decode_cursor(cursor, int)[0]) if cursor else None
+    photos = await repository.list_for_owner(
+        uow.session,
+        owner.id,
+        ready_only=viewer_id != owner.id,
+        before_id=before_id,
+        limit=limit + 1,
+    )
+    items = await present_many(uow, photos[:limit], viewer_id=viewer_id, owners={owner.id: owner})
+    next_cursor = encode_cursor(items[-1].id) if len(photos) > limit else None
+    return Page[PhotoOut](items=items, next_cursor=next_cursor)
+
+
+async def update_photo(
+    uow: UnitOfWork, *, photo_id: int, user_id: int, changes: PhotoUpdate
+) -> PhotoOut:
+    photo = await _owned(uow, photo_id, user_id)
+    photo.caption = changes.caption
+    photo.updated_at = utcnow()
+    await uow.session.flush()
+    return await present(uow, photo, viewer_id=user_id)
+
+
+async def delete_photo(uow: UnitOfWork, *, photo_id: int, user_id: int) -> None:
+    """Gone for every reader at once; the files are removed by a background job."""
+    photo = await _owned(uow, photo_id, user_id)
+    photo.deleted_at = utcnow()
+    enqueue(uow, DELETE_FILES_JOB, photo_id=str(photo.id))
+
+
+async def present(uow: UnitOfWork, photo: Photo, *, viewer_id: int | None) -> PhotoOut:
+    return (await present_many(uow, [photo], viewer_id=viewer_id))[0]
+
+
+async def present_many(
+    uow: UnitOfWork,
+    photos: Sequence[Photo],
+    *,
+    viewer_id: int | None,
+    owners: dict[int, User] | None = None,
+) -> list[PhotoOut]:
+    """The public shape of photos, with their owners loaded in one query."""
+    owners = dict(owners or {})
+    missing = {photo.owner_id for photo in photos} - owners.keys()
+    owners |= await repository.owners(uow.session, missing)
+    return [_shape(uow, photo, owners[photo.owner_id], viewer_id) for photo in photos]
+
+
+def _shape(uow: UnitOfWork, photo: Photo, owner: User, viewer_id: int | None) -> PhotoOut:
+    is_owner = viewer_id == photo.owner_id
+    ready = photo.status == PhotoStatus.READY
+    renditions = None
+    placeholder = None
+    if ready and photo.renditions:
+        renditions = {
+            name: RenditionOut(
+                url=uow.storage.url(rendition_key(photo.id, name)),
+                width=size["width"],
+                height=size["height"],
+            )
+            for name, size in photo.renditions.items()
+        }
+    if ready and photo.blurhash and photo.dominant_color:
+        placeholder = Placeholder(blurhash=photo.blurhash, color=photo.dominant_color)
+    return PhotoOut(
+        id=photo.id,
+        status=photo.status,
+        caption=photo.caption,
+        owner=Owner(id=owner.id, username=owner.username, display_name=owner.display_name),
+        created_at=photo.created_at,
+        width=photo.width,
+        height=photo.height,
+        placeholder=placeholder,
+        renditions=renditions,
+        failure_reason=photo.failure_reason if is_owner else None,
+        near_duplicate_of=photo.near_duplicate_of_id if is_owner else None,
+    )
+
+
+async def _visible(uow: UnitOfWork, photo_id: int, viewer_id: int | None) -> Photo:
+    """Deleted photos are gone for everyone; unfinished ones are seen only by their owner."""
+    photo = await repository.get_visible(uow.session, photo_id)
+    if photo is None or (photo.status != PhotoStatus.READY and photo.owner_id != viewer_id):
+        raise NotFound("There is no such photo.")
+    return photo
+
+
+async def _owned(uow: UnitOfWork, photo_id: int, user_id: int) -> Photo:
+    photo = await _visible(uow, photo_id, user_id)
+    if photo.owner_id != user_id:
+        raise PermissionDenied("Only the photo's owner may change it.")
+    return photo

@@ -1,0 +1,1 @@
+"""The Celery entry point: workers that run the core's background jobs."""

@@ -1,0 +1,54 @@
+"""The Celery application: the broker settings that make jobs hard to lose.
+
+- Late acks: a job is acknowledged after it finished, not when it was received, so a
+  worker that dies mid-job leaves it on the queue for another worker.
+- task_reject_on_worker_lost: a pool child killed mid-job (SIGKILL, out of memory) sends
+  its job back to the queue instead of marking it failed.
+- Prefetch 1: a worker holds one job beyond the one it runs, so a dead worker strands
+  little and long jobs do not queue behind each other.
+- Short broker timeouts: a broker outage fails a publish in seconds, never a request for
+  minutes; the periodic sweep re-sends what could not be sent.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from snapscale.config import Settings
+from snapscale.worker import tasks
+
+SWEEP_EVERY_SECONDS = 60.0
+BROKER_TIMEOUT_SECONDS = 3
+
+
+def create_celery(settings: Settings) -> Celery:
+    if settings.broker_url is None:
+        raise ValueError("SNAPSCALE_BROKER_URL is not set")
+    app = Celery("snapscale", broker=settings.broker_url, set_as_current=False)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        task_default_queue="snapscale",
+        broker_connection_timeout=BROKER_TIMEOUT_SECONDS,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            # Redis only: a job not acknowledged within this time is given to another
+            # worker. It must exceed the longest job, or jobs would run twice (harmless,
+            # since jobs are idempotent, but wasteful).
+            "visibility_timeout": settings.job_visibility_timeout_seconds,
+            "socket_timeout": BROKER_TIMEOUT_SECONDS,
+            "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+        },
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "sweep": {"task": "photos.sweep", "schedule": SWEEP_EVERY_SECONDS},
+        },
+    )
+    tasks.register(app, settings)
+    return app
