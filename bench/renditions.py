@@ -149,7 +149,7 @@ def main() -> None:
 
 def _run_child(name: str, path: Path, runs: int) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", name, "--input", str(path), "--runs", str(runs)]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout  # noqa: S603
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     return result
 

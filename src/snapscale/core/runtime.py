@@ -17,6 +17,7 @@ from snapscale.config import Settings
 from snapscale.core import ids
 from snapscale.core import redis as redis_clients
 from snapscale.core.cache import Cache, MemoryCache, RedisCache
+from snapscale.core.cpu import CpuRunner, ThreadRunner
 from snapscale.core.db import UnitOfWork, create_engine, create_session_factory
 from snapscale.core.errors import DomainError
 from snapscale.core.job_handlers import HANDLERS
@@ -32,7 +33,9 @@ _process_cache = MemoryCache()
 
 
 class Runtime:
-    def __init__(self, settings: Settings, *, jobs: JobSender | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, jobs: JobSender | None = None, cpu: CpuRunner | None = None
+    ) -> None:
         ids.configure_node(settings.node_id)
         self.settings = settings
         self.storage: Storage = create_storage(settings)
@@ -41,6 +44,7 @@ class Runtime:
             in_process.bind(self)
             jobs = in_process
         self.jobs: JobSender = jobs
+        self.cpu: CpuRunner = cpu or ThreadRunner()
         self.engine = create_engine(settings)
         self.session_factory = create_session_factory(self.engine)
         self.redis: Redis | None = None
@@ -83,6 +87,7 @@ class Runtime:
     async def aclose(self) -> None:
         await self.jobs.aclose()
         self.storage.close()
+        self.cpu.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()

@@ -3,7 +3,6 @@ worker died mid-job, or when the sweep re-sends it) gives the same files and row
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -46,7 +45,7 @@ async def process_photo(runtime: Runtime, *, photo_id: str | int) -> None:
 
     original = await runtime.storage.get(original_key(photo_id))
     try:
-        processed = await asyncio.to_thread(
+        processed = await runtime.cpu.run(
             imaging.process, original, max_pixels=settings.image_max_pixels
         )
     except imaging.CorruptImage as exc:
