@@ -6,8 +6,14 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
+from snapscale.core.accounts import service as account_service
+from snapscale.core.accounts.schemas import Registration
+from snapscale.core.photos import service as photo_service
+from snapscale.core.photos.schemas import Upload
+from snapscale.core.runtime import Runtime
 from snapscale.embedded import EmbeddedApp
-from tests.support.factories import signed_in_user
+from tests.support import images
+from tests.support.factories import PASSWORD, signed_in_user
 
 
 @pytest.fixture
@@ -68,3 +74,33 @@ async def test_an_edit_on_the_site_is_seen_by_the_api_at_once(server):
 
     profile = (await server.get(f"/api/v1/users/{user.username}")).json()
     assert profile["bio"] == "edited on the site"
+
+
+class _NoJobs:
+    """A sender that loses every job, as a server killed right after a commit would."""
+
+    async def send(self, name, kwargs) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_work_left_unfinished_by_a_previous_run_is_resumed_at_start(settings):
+    crashed = Runtime(settings, jobs=_NoJobs())
+    owner = await crashed.run(
+        account_service.register,
+        data=Registration(username="phoenix", email="phoenix@example.com", password=PASSWORD),
+    )
+    photo, _ = await crashed.run(
+        photo_service.upload, owner_id=owner.id, data=Upload(data=images.jpeg(300, 200))
+    )
+    await crashed.aclose()
+    assert photo.status == "processing"
+
+    app = EmbeddedApp(settings)
+    async with LifespanManager(app):
+        await app.runtime.jobs.wait_idle(limit_seconds=60)
+        resumed = await app.runtime.run(photo_service.get_photo, photo_id=photo.id, viewer_id=None)
+
+    assert resumed.status == "ready"
