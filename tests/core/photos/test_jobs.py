@@ -10,6 +10,7 @@ from snapscale.core.models import Photo
 from snapscale.core.photos import jobs as photo_jobs
 from snapscale.core.photos import service as photo_service
 from snapscale.core.photos.schemas import Upload
+from snapscale.core.runtime import Runtime
 from tests.support import images
 from tests.support.factories import PASSWORD
 
@@ -119,3 +120,43 @@ async def test_a_rolled_back_upload_leaves_no_file(runtime):
     await runtime.jobs.wait_idle(limit_seconds=10)
 
     assert await runtime.storage.list_keys("photos/") == []
+
+
+class _RecordingJobs:
+    """Records each job with whether its photo was already committed when it was sent."""
+
+    def __init__(self) -> None:
+        self.runtime = None
+        self.sent: list[tuple[str, bool]] = []
+
+    async def send(self, name, kwargs) -> None:
+        async with self.runtime.unit_of_work() as uow:  # a separate transaction
+            committed = await uow.session.get(Photo, int(kwargs["photo_id"])) is not None
+        self.sent.append((name, committed))
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_the_job_is_sent_only_after_the_upload_commits(settings):
+    jobs = _RecordingJobs()
+    runtime = Runtime(settings, jobs=jobs)
+    jobs.runtime = runtime
+    try:
+        owner_id = await _owner(runtime)
+
+        async def upload_then_fail() -> None:
+            async with runtime.unit_of_work() as uow:
+                await photo_service.upload(
+                    uow, owner_id=owner_id, data=Upload(data=images.jpeg(64, 64))
+                )
+                raise RuntimeError("the request failed after storing")
+
+        with contextlib.suppress(RuntimeError):
+            await upload_then_fail()
+        assert jobs.sent == []  # rolled back: nothing sent
+
+        await _upload(runtime, owner_id)
+        assert jobs.sent == [("photos.process", True)]  # sent, and the row was visible
+    finally:
+        await runtime.aclose()
