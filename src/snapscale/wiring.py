@@ -11,7 +11,7 @@ from snapscale.core.runtime import Runtime
 def build_runtime(settings: Settings) -> Runtime:
     if settings.broker_url is None:
         # Jobs run inside the server: keep their image work off the serving process.
-        return Runtime(settings, cpu=BackgroundProcessRunner())
+        return Runtime(settings, cpu=BackgroundProcessRunner.shared())
     from snapscale.worker.celery_app import create_celery
     from snapscale.worker.sender import CeleryJobs
 

@@ -41,10 +41,19 @@ def _lower_priority() -> None:
 
 
 class BackgroundProcessRunner:
-    """One lower-priority helper process, started on first use."""
+    """One lower-priority helper process, started on first use and shared by the whole
+    server process (starting one costs about a second of imports)."""
+
+    _shared: BackgroundProcessRunner | None = None
 
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
+
+    @classmethod
+    def shared(cls) -> BackgroundProcessRunner:
+        if cls._shared is None:
+            cls._shared = cls()
+        return cls._shared
 
     async def run(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         if self._pool is None:
@@ -58,6 +67,8 @@ class BackgroundProcessRunner:
         return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
     def close(self) -> None:
+        if self is BackgroundProcessRunner._shared:
+            return  # outlives any one runtime; ended with the process
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

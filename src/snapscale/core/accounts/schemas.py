@@ -73,6 +73,9 @@ class PublicProfile(BaseModel):
     display_name: str
     bio: str
     created_at: datetime
+    followers_count: int = 0
+    following_count: int = 0
+    photos_count: int = 0
 
 
 class Account(PublicProfile):

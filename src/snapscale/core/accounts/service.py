@@ -177,7 +177,7 @@ async def update_profile(uow: UnitOfWork, *, user_id: int, changes: ProfileUpdat
         setattr(user, field, value)
     user.updated_at = utcnow()
     await _flush_or_conflict(uow)
-    _invalidate_profile(uow, user.username)
+    invalidate_profile(uow, user.username)
     return Account.model_validate(user)
 
 
@@ -229,7 +229,8 @@ async def _existing_user(uow: UnitOfWork, user_id: int) -> User:
     return user
 
 
-def _invalidate_profile(uow: UnitOfWork, username: str) -> None:
+def invalidate_profile(uow: UnitOfWork, username: str) -> None:
+    """Drop the cached public profile once the unit of work commits."""
     key = _profile_cache_key(username)
 
     async def invalidate() -> None:

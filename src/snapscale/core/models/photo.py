@@ -47,6 +47,8 @@ class Photo(IdMixin, Base):
     # Incremented each time processing starts; a photo that keeps killing workers stops
     # being retried once it passes the configured maximum.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    like_count: Mapped[int] = mapped_column(Integer, default=0)
+    comment_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     processed_at: Mapped[datetime | None]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, String, Text, func
+from sqlalchemy import Boolean, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from snapscale.core.db import Base, IdMixin, utcnow
@@ -23,6 +23,10 @@ class User(IdMixin, Base):
     # Bumped when the password changes: access tokens and site sessions minted under an
     # older value stop working at once.
     token_version: Mapped[int] = mapped_column(default=1)
+    # Counters kept by atomic increments in the transaction that changes what they count.
+    followers_count: Mapped[int] = mapped_column(Integer, default=0)
+    following_count: Mapped[int] = mapped_column(Integer, default=0)
+    photos_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

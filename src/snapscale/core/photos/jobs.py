@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from snapscale.core.accounts import repository as account_repository
+from snapscale.core.accounts import service as account_service
 from snapscale.core.db import UnitOfWork, utcnow
 from snapscale.core.jobs import enqueue
 from snapscale.core.models import PhotoStatus
@@ -68,19 +70,28 @@ async def process_photo(runtime: Runtime, *, photo_id: str | int) -> None:
             # what we just wrote ourselves.
             await runtime.storage.delete(await runtime.storage.list_keys(photo_prefix(photo_id)))
             return
-        photo.width, photo.height = processed.width, processed.height
-        photo.renditions = {
-            r.name: {"width": r.width, "height": r.height} for r in processed.renditions
-        }
-        photo.blurhash = processed.blurhash
-        photo.dominant_color = processed.dominant_color
-        photo.perceptual_hash = processed.perceptual_hash
-        photo.near_duplicate_of_id = await _near_duplicate(
+        near_duplicate = await _near_duplicate(
             uow.session, photo.owner_id, photo_id, processed.perceptual_hash
         )
-        photo.status = PhotoStatus.READY
-        photo.failure_reason = None
-        photo.processed_at = utcnow()
+        became_ready = await repository.mark_ready(
+            uow.session,
+            photo_id,
+            width=processed.width,
+            height=processed.height,
+            renditions={
+                r.name: {"width": r.width, "height": r.height} for r in processed.renditions
+            },
+            blurhash=processed.blurhash,
+            dominant_color=processed.dominant_color,
+            perceptual_hash=processed.perceptual_hash,
+            near_duplicate_of_id=near_duplicate,
+            processed_at=utcnow(),
+        )
+        if became_ready:  # a concurrent duplicate run must not count the photo twice
+            await repository.change_photos_count(uow.session, photo.owner_id, 1)
+            owner = await account_repository.get_user(uow.session, photo.owner_id)
+            if owner is not None:
+                account_service.invalidate_profile(uow, owner.username)
         await uow.commit()
 
 

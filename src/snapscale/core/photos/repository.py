@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from snapscale.core.models import Photo, PhotoStatus, User
+from snapscale.core.models import Like, Photo, PhotoStatus, User
 
 
 async def get_visible(session: AsyncSession, photo_id: int) -> Photo | None:
@@ -52,6 +52,37 @@ async def owners(session: AsyncSession, owner_ids: set[int]) -> dict[int, User]:
         return {}
     result = await session.execute(select(User).where(User.id.in_(owner_ids)))
     return {user.id: user for user in result.scalars()}
+
+
+async def liked_among(session: AsyncSession, user_id: int, photo_ids: list[int]) -> set[int]:
+    """Which of these photos the user likes: one query for a whole page."""
+    if not photo_ids:
+        return set()
+    result = await session.execute(
+        select(Like.photo_id).where(Like.user_id == user_id, Like.photo_id.in_(photo_ids))
+    )
+    return set(result.scalars())
+
+
+async def change_photos_count(session: AsyncSession, owner_id: int, delta: int) -> None:
+    await session.execute(
+        update(User).where(User.id == owner_id).values(photos_count=User.photos_count + delta)
+    )
+
+
+async def mark_ready(session: AsyncSession, photo_id: int, **values: object) -> bool:
+    """Processing -> ready, once: True only for the call that made the change."""
+    result = await session.execute(
+        update(Photo)
+        .where(
+            Photo.id == photo_id,
+            Photo.status == PhotoStatus.PROCESSING,
+            Photo.deleted_at.is_(None),
+        )
+        .values(status=PhotoStatus.READY, failure_reason=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def start_attempt(session: AsyncSession, photo_id: int) -> int | None:

@@ -46,6 +46,11 @@ class PhotoOut(BaseModel):
     renditions: dict[RenditionName, RenditionOut] | None = Field(
         None, description="thumb (320 square), medium (1080), large (2048); once ready."
     )
+    like_count: int = 0
+    comment_count: int = 0
+    liked_by_me: bool | None = Field(
+        None, description="Whether the signed-in reader likes it; null when signed out."
+    )
     failure_reason: str | None = Field(
         None, description="Why processing failed; shown to the owner only."
     )

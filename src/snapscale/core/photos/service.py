@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 
 from snapscale.core.accounts import repository as account_repository
+from snapscale.core.accounts import service as account_service
 from snapscale.core.db import UnitOfWork, utcnow
 from snapscale.core.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied
 from snapscale.core.ids import new_id
@@ -90,7 +91,7 @@ async def upload(uow: UnitOfWork, *, owner_id: int, data: Upload) -> tuple[Photo
 
 
 async def get_photo(uow: UnitOfWork, *, photo_id: int, viewer_id: int | None) -> PhotoOut:
-    photo = await _visible(uow, photo_id, viewer_id)
+    photo = await visible_photo(uow, photo_id=photo_id, viewer_id=viewer_id)
     return await present(uow, photo, viewer_id=viewer_id)
 
 
@@ -128,6 +129,9 @@ async def delete_photo(uow: UnitOfWork, *, photo_id: int, user_id: int) -> None:
     """Gone for every reader at once; the files are removed by a background job."""
     photo = await _owned(uow, photo_id, user_id)
     photo.deleted_at = utcnow()
+    if photo.status == PhotoStatus.READY:
+        await repository.change_photos_count(uow.session, photo.owner_id, -1)
+        account_service.invalidate_profile(uow, (await _owner_of(uow, photo)).username)
     enqueue(uow, DELETE_FILES_JOB, photo_id=str(photo.id))
 
 
@@ -146,10 +150,17 @@ async def present_many(
     owners = dict(owners or {})
     missing = {photo.owner_id for photo in photos} - owners.keys()
     owners |= await repository.owners(uow.session, missing)
-    return [_shape(uow, photo, owners[photo.owner_id], viewer_id) for photo in photos]
+    liked = (
+        await repository.liked_among(uow.session, viewer_id, [p.id for p in photos])
+        if viewer_id is not None
+        else set()
+    )
+    return [_shape(uow, photo, owners[photo.owner_id], viewer_id, liked) for photo in photos]
 
 
-def _shape(uow: UnitOfWork, photo: Photo, owner: User, viewer_id: int | None) -> PhotoOut:
+def _shape(
+    uow: UnitOfWork, photo: Photo, owner: User, viewer_id: int | None, liked: set[int]
+) -> PhotoOut:
     is_owner = viewer_id == photo.owner_id
     ready = photo.status == PhotoStatus.READY
     renditions = None
@@ -175,12 +186,15 @@ def _shape(uow: UnitOfWork, photo: Photo, owner: User, viewer_id: int | None) ->
         height=photo.height,
         placeholder=placeholder,
         renditions=renditions,
+        like_count=photo.like_count,
+        comment_count=photo.comment_count,
+        liked_by_me=(photo.id in liked) if viewer_id is not None else None,
         failure_reason=photo.failure_reason if is_owner else None,
         near_duplicate_of=photo.near_duplicate_of_id if is_owner else None,
     )
 
 
-async def _visible(uow: UnitOfWork, photo_id: int, viewer_id: int | None) -> Photo:
+async def visible_photo(uow: UnitOfWork, *, photo_id: int, viewer_id: int | None) -> Photo:
     """Deleted photos are gone for everyone; unfinished ones are seen only by their owner."""
     photo = await repository.get_visible(uow.session, photo_id)
     if photo is None or (photo.status != PhotoStatus.READY and photo.owner_id != viewer_id):
@@ -188,8 +202,14 @@ async def _visible(uow: UnitOfWork, photo_id: int, viewer_id: int | None) -> Pho
     return photo
 
 
+async def _owner_of(uow: UnitOfWork, photo: Photo) -> User:
+    owner = await account_repository.get_user(uow.session, photo.owner_id)
+    assert owner is not None  # the foreign key guarantees it
+    return owner
+
+
 async def _owned(uow: UnitOfWork, photo_id: int, user_id: int) -> Photo:
-    photo = await _visible(uow, photo_id, user_id)
+    photo = await visible_photo(uow, photo_id=photo_id, viewer_id=user_id)
     if photo.owner_id != user_id:
         raise PermissionDenied("Only the photo's owner may change it.")
     return photo
