@@ -92,6 +92,17 @@ class Settings(BaseSettings):
         300, ge=5, le=86_400, description="Redis broker: redeliver a job unacknowledged this long."
     )
     job_max_attempts: int = Field(3, ge=1, le=20)
+
+    feed_fanout_max_followers: int = Field(
+        10_000,
+        ge=0,
+        description="Accounts with more followers are not fanned out; their photos are "
+        "merged into feeds at read time.",
+    )
+    timeline_capacity: int = Field(800, ge=10, le=100_000)
+    timeline_ttl_seconds: int = Field(3 * 86_400, ge=60)
+    photo_cache_ttl_seconds: int = Field(60, ge=1, le=86_400)
+    explore_cache_ttl_seconds: int = Field(60, ge=1, le=3_600)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("database_url")

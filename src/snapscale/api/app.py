@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from snapscale import __version__
 from snapscale.api import problems
 from snapscale.api.body_limit import MULTIPART_OVERHEAD, BodyLimit
-from snapscale.api.routes import auth, media, photos, social, users
+from snapscale.api.routes import auth, feed, media, photos, social, users
 from snapscale.config import Settings
 from snapscale.core.runtime import Runtime
 from snapscale.wiring import build_runtime
@@ -57,6 +57,7 @@ def create_api(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     v1.include_router(users.router)
     v1.include_router(photos.router)
     v1.include_router(social.router)
+    v1.include_router(feed.router)
     app.include_router(v1)
     app.include_router(media.router)
     app.add_middleware(

@@ -26,6 +26,12 @@ log = logging.getLogger(__name__)
 class Cache(Protocol):
     async def get(self, key: str) -> bytes | None: ...
 
+    async def get_many(self, keys: list[str]) -> list[bytes | None]:
+        """One round trip for many keys; a miss is None in its place."""
+        ...
+
+    async def set_many(self, values: dict[str, bytes], ttl_seconds: int) -> None: ...
+
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None: ...
 
     async def delete(self, *keys: str) -> None: ...
@@ -51,10 +57,18 @@ class MemoryCache:
             self._entries.move_to_end(key)
             return value
 
+    async def get_many(self, keys: list[str]) -> list[bytes | None]:
+        return [await self.get(key) for key in keys]
+
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
+        await self.set_many({key: value}, ttl_seconds)
+
+    async def set_many(self, values: dict[str, bytes], ttl_seconds: int) -> None:
+        expires_at = time.monotonic() + ttl_seconds
         with self._lock:
-            self._entries[key] = (time.monotonic() + ttl_seconds, value)
-            self._entries.move_to_end(key)
+            for key, value in values.items():
+                self._entries[key] = (expires_at, value)
+                self._entries.move_to_end(key)
             while len(self._entries) > self._max_entries:
                 self._entries.popitem(last=False)
 
@@ -101,11 +115,28 @@ class RedisCache:
         self._breaker.record_success()
         return value if isinstance(value, bytes) else None
 
+    async def get_many(self, keys: list[str]) -> list[bytes | None]:
+        if self._breaker.is_open or not keys:
+            return [None] * len(keys)
+        try:
+            values = await self._client.mget([self._prefix + key for key in keys])
+        except (RedisError, OSError) as exc:
+            self._failed("mget", exc)
+            return [None] * len(keys)
+        self._breaker.record_success()
+        return [value if isinstance(value, bytes) else None for value in values]
+
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
-        if self._breaker.is_open:
+        await self.set_many({key: value}, ttl_seconds)
+
+    async def set_many(self, values: dict[str, bytes], ttl_seconds: int) -> None:
+        if self._breaker.is_open or not values:
             return
         try:
-            await self._client.set(self._prefix + key, value, ex=ttl_seconds)
+            async with self._client.pipeline(transaction=False) as pipe:
+                for key, value in values.items():
+                    pipe.set(self._prefix + key, value, ex=ttl_seconds)
+                await pipe.execute()
         except (RedisError, OSError) as exc:
             self._failed("set", exc)
 

@@ -32,6 +32,7 @@ from snapscale.core.cache import Cache
 from snapscale.core.ids import new_id
 
 if TYPE_CHECKING:
+    from snapscale.core.feed.timelines import RedisTimelines
     from snapscale.core.jobs import JobSender
     from snapscale.core.storage import Storage
 
@@ -132,6 +133,7 @@ class Resources(Protocol):
     cache: Cache
     storage: Storage
     jobs: JobSender
+    timelines: RedisTimelines | None
 
 
 class UnitOfWork:
@@ -147,6 +149,7 @@ class UnitOfWork:
         self.cache = resources.cache
         self.storage = resources.storage
         self.jobs = resources.jobs
+        self.timelines = resources.timelines
         self._after_commit: list[AfterCommit] = []
         self._after_rollback: list[AfterCommit] = []
 

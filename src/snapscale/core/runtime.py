@@ -20,6 +20,7 @@ from snapscale.core.cache import Cache, MemoryCache, RedisCache
 from snapscale.core.cpu import CpuRunner, ThreadRunner
 from snapscale.core.db import UnitOfWork, create_engine, create_session_factory
 from snapscale.core.errors import DomainError
+from snapscale.core.feed.timelines import RedisTimelines
 from snapscale.core.job_handlers import HANDLERS
 from snapscale.core.jobs import InProcessJobs, JobSender
 from snapscale.core.storage import Storage, create_storage
@@ -49,9 +50,17 @@ class Runtime:
         self.session_factory = create_session_factory(self.engine)
         self.redis: Redis | None = None
         self.cache: Cache
+        # Home timelines need a shared store; without Redis the feed is read from SQL.
+        self.timelines: RedisTimelines | None = None
         if settings.redis_url:
             self.redis = redis_clients.async_client(settings)
             self.cache = RedisCache(self.redis, prefix=settings.redis_prefix)
+            self.timelines = RedisTimelines(
+                self.redis,
+                prefix=settings.redis_prefix,
+                capacity=settings.timeline_capacity,
+                ttl_seconds=settings.timeline_ttl_seconds,
+            )
         else:
             self.cache = _process_cache
 

@@ -16,7 +16,7 @@ from snapscale.core.jobs import enqueue
 from snapscale.core.models import PhotoStatus
 from snapscale.core.photos import imaging, repository
 from snapscale.core.photos.keys import original_key, photo_prefix, rendition_key
-from snapscale.core.photos.service import DELETE_FILES_JOB, PROCESS_JOB
+from snapscale.core.photos.service import DELETE_FILES_JOB, FEED_FAN_OUT_JOB, PROCESS_JOB
 
 if TYPE_CHECKING:
     from snapscale.core.runtime import Runtime
@@ -89,6 +89,7 @@ async def process_photo(runtime: Runtime, *, photo_id: str | int) -> None:
         )
         if became_ready:  # a concurrent duplicate run must not count the photo twice
             await repository.change_photos_count(uow.session, photo.owner_id, 1)
+            enqueue(uow, FEED_FAN_OUT_JOB, photo_id=str(photo_id))
             owner = await account_repository.get_user(uow.session, photo.owner_id)
             if owner is not None:
                 account_service.invalidate_profile(uow, owner.username)

@@ -54,6 +54,22 @@ async def owners(session: AsyncSession, owner_ids: set[int]) -> dict[int, User]:
     return {user.id: user for user in result.scalars()}
 
 
+async def shown_with_owners(
+    session: AsyncSession, photo_ids: list[int]
+) -> Sequence[tuple[Photo, User]]:
+    """Ready, undeleted photos with their owners, in one query."""
+    result = await session.execute(
+        select(Photo, User)
+        .join(User, User.id == Photo.owner_id)
+        .where(
+            Photo.id.in_(photo_ids),
+            Photo.status == PhotoStatus.READY,
+            Photo.deleted_at.is_(None),
+        )
+    )
+    return [(row[0], row[1]) for row in result.all()]
+
+
 async def liked_among(session: AsyncSession, user_id: int, photo_ids: list[int]) -> set[int]:
     """Which of these photos the user likes: one query for a whole page."""
     if not photo_ids:

@@ -9,6 +9,7 @@ from snapscale.core.accounts import service as account_service
 from snapscale.core.accounts.schemas import PublicProfile
 from snapscale.core.db import UnitOfWork
 from snapscale.core.errors import InvalidInput, NotFound, PermissionDenied
+from snapscale.core.feed import service as feed_service
 from snapscale.core.ids import new_id
 from snapscale.core.models import Comment, User
 from snapscale.core.pagination import Page, decode_cursor, encode_cursor
@@ -25,12 +26,14 @@ async def follow(uow: UnitOfWork, *, follower_id: int, username: str) -> None:
         raise InvalidInput.for_field("username", "you cannot follow yourself", location="path")
     if await repository.add_follow(uow.session, follower_id, followee.id):
         await _counts_changed(uow, follower_id, followee)
+        await feed_service.followed(uow, follower_id=follower_id, followee=followee)
 
 
 async def unfollow(uow: UnitOfWork, *, follower_id: int, username: str) -> None:
     followee = await _active_user(uow, username)
     if await repository.remove_follow(uow.session, follower_id, followee.id):
         await _counts_changed(uow, follower_id, followee)
+        await feed_service.unfollowed(uow, follower_id=follower_id, followee=followee)
 
 
 async def is_following(uow: UnitOfWork, *, follower_id: int, username: str) -> bool:
@@ -58,12 +61,14 @@ async def list_following(
 
 async def like(uow: UnitOfWork, *, photo_id: int, user_id: int) -> None:
     await photo_service.visible_photo(uow, photo_id=photo_id, viewer_id=user_id)
-    await repository.add_like(uow.session, photo_id, user_id)
+    if await repository.add_like(uow.session, photo_id, user_id):
+        photo_service.invalidate_card(uow, photo_id)
 
 
 async def unlike(uow: UnitOfWork, *, photo_id: int, user_id: int) -> None:
     await photo_service.visible_photo(uow, photo_id=photo_id, viewer_id=user_id)
-    await repository.remove_like(uow.session, photo_id, user_id)
+    if await repository.remove_like(uow.session, photo_id, user_id):
+        photo_service.invalidate_card(uow, photo_id)
 
 
 async def add_comment(
@@ -74,6 +79,7 @@ async def add_comment(
     assert author is not None
     row = Comment(id=new_id(), photo_id=photo_id, author_id=author_id, text=comment.text)
     await repository.add_comment(uow.session, row)
+    photo_service.invalidate_card(uow, photo_id)
     return _comment_out(row, author)
 
 
@@ -98,6 +104,7 @@ async def delete_comment(uow: UnitOfWork, *, comment_id: int, user_id: int) -> N
     if user_id not in (comment.author_id, photo.owner_id):
         raise PermissionDenied("Only the comment's author or the photo's owner may delete it.")
     await repository.remove_comment(uow.session, comment)
+    photo_service.invalidate_card(uow, comment.photo_id)
 
 
 async def _active_user(uow: UnitOfWork, username: str) -> User:
