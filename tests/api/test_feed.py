@@ -5,6 +5,7 @@ fanned out on write. Both must show the same thing."""
 
 import httpx
 import pytest
+import redis
 from asgi_lifespan import LifespanManager
 
 from snapscale.api.app import create_api
@@ -136,6 +137,10 @@ async def test_flushing_redis_changes_nothing_a_reader_sees(api, settings):
         await _post(api, author, n)
     before = await _feed_ids(api, reader, limit=4)
     before_all = await _feed_ids(api, reader, limit=100)
+    if settings.redis_url:  # the production stack really served it from a timeline
+        client = redis.Redis.from_url(settings.redis_url)
+        assert client.keys(f"{settings.redis_prefix}timeline:*")
+        client.close()
 
     _flush_redis(settings)
 
