@@ -14,7 +14,7 @@ from snapscale.core import redis as redis_clients
 from snapscale.web import auth, errors
 from snapscale.web.core_access import EXTENSION_KEY, SiteCore
 from snapscale.web.sessions import ResilientRedisSessionInterface
-from snapscale.web.views import accounts, main, profiles
+from snapscale.web.views import accounts, main, photos, profiles
 
 SESSION_LIFETIME = timedelta(days=14)
 
@@ -45,10 +45,12 @@ def create_site(settings: Settings, *, core: SiteCore | None = None) -> Flask:
             client=app.config["SESSION_REDIS"],
             key_prefix=app.config["SESSION_KEY_PREFIX"],
         )
+    # Before CSRFProtect: its check reads the form, and that is when the body limit applies.
+    app.before_request(photos.allow_photo_uploads)
     CSRFProtect(app)
     auth.install(app)
     errors.install(app)
-    for blueprint in (main.bp, accounts.bp, profiles.bp):
+    for blueprint in (main.bp, accounts.bp, profiles.bp, photos.bp):
         app.register_blueprint(blueprint)
     return app
 

@@ -28,6 +28,14 @@ def _page(status: int, title: str, message: str) -> tuple[str, int]:
     return render_template("error.html", status=status, title=title, message=message), status
 
 
+def http_error_page(error: HTTPException) -> tuple[str, int]:
+    """The readable page for an HTTP error below 500 (werkzeug's, or an ``abort``)."""
+    status = error.code or 500
+    return _page(
+        status, _TITLES.get(status, error.name), _MESSAGES.get(status, error.description or "")
+    )
+
+
 def install(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError) -> tuple[str, int]:
@@ -51,11 +59,9 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:
-        status = error.code or 500
-        if status >= 500:
+        if (error.code or 500) >= 500:
             return unexpected(error)
-        title = _TITLES.get(status, error.name)
-        return _page(status, title, _MESSAGES.get(status, error.description or ""))
+        return http_error_page(error)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[str, int]:

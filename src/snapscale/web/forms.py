@@ -4,12 +4,17 @@ decided by the core's schemas, whose errors ``show_errors`` puts back on the fie
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from pydantic import ValidationError
 from wtforms import EmailField, PasswordField, StringField, TextAreaField
 from wtforms.validators import InputRequired
 
 from snapscale.core.accounts import rules
 from snapscale.core.errors import DomainError
+from snapscale.core.photos.schemas import CAPTION_MAX
+
+# What the core accepts (it sniffs the bytes; this only steers the file picker).
+PHOTO_TYPES = "image/jpeg,image/png,image/webp"
 
 
 class SignupForm(FlaskForm):
@@ -43,6 +48,17 @@ class PasswordForm(FlaskForm):
     new_password = PasswordField(
         "New password", [InputRequired()], render_kw={"autocomplete": "new-password"}
     )
+
+
+class UploadForm(FlaskForm):
+    file = FileField(
+        "Photo", [FileRequired("Choose a photo to upload.")], render_kw={"accept": PHOTO_TYPES}
+    )
+    caption = TextAreaField("Caption (optional)", render_kw={"maxlength": CAPTION_MAX, "rows": 4})
+
+
+class CaptionForm(FlaskForm):
+    caption = TextAreaField("Caption", render_kw={"maxlength": CAPTION_MAX, "rows": 4})
 
 
 class ActionForm(FlaskForm):

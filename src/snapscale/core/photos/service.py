@@ -43,7 +43,7 @@ async def upload(uow: UnitOfWork, *, owner_id: int, data: Upload) -> tuple[Photo
     Idempotency-Key (then nothing new is stored)."""
     limit = uow.settings.upload_max_bytes
     if len(data.data) > limit:
-        raise PayloadTooLarge(f"The file is larger than the {limit // (1024 * 1024)} MB limit.")
+        raise PayloadTooLarge(f"The file is larger than the {_size(limit)} limit.")
     digest = hashlib.sha256(data.data).hexdigest()
     if data.idempotency_key is not None:
         earlier = await repository.get_by_idempotency_key(
@@ -90,6 +90,12 @@ async def upload(uow: UnitOfWork, *, owner_id: int, data: Upload) -> tuple[Photo
         ) from exc
     enqueue(uow, PROCESS_JOB, photo_id=str(photo.id))
     return await present(uow, photo, viewer_id=owner_id), False
+
+
+def _size(limit: int) -> str:
+    if limit >= 1024 * 1024:
+        return f"{limit / (1024 * 1024):.3g} MB"
+    return f"{limit / 1024:.3g} KB"
 
 
 async def get_photo(uow: UnitOfWork, *, photo_id: int, viewer_id: int | None) -> PhotoOut:

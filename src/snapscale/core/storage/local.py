@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterable
@@ -20,6 +21,8 @@ from snapscale.core.storage.base import (
     validate_keys,
     validate_prefix,
 )
+
+log = logging.getLogger(__name__)
 
 # "~" cannot appear in a key, so a half-written temp file is never mistaken for an object.
 _TEMP_PREFIX = "~tmp-"
@@ -135,4 +138,6 @@ def _unlink_all(paths: list[tuple[str, Path]]) -> None:
 
 
 def _unavailable(action: str, key: str, exc: OSError) -> StorageUnavailable:
-    return StorageUnavailable(f"Could not {action} media file {key!r}: {exc.strerror or exc}.")
+    # The client gets a plain sentence; the file and the OS error go to the log (the cause).
+    log.error("could not %s media file %r: %s", action, key, exc)
+    return StorageUnavailable(f"Photo storage could not {action} the file; try again shortly.")
