@@ -204,5 +204,55 @@ def create_admin(username: str, email: str, password: str) -> None:
     click.echo(f"administrator @{data.username} created")
 
 
+@main.command("seed-demo")
+@click.option(
+    "--users",
+    "user_count",
+    type=click.IntRange(min=2, max=100_000),
+    default=200,
+    show_default=True,
+    help="Accounts to create, the celebrity included.",
+)
+@click.option(
+    "--photos-per-user",
+    type=click.IntRange(0, 100),
+    default=3,
+    show_default=True,
+    help="Average photos per account (a few post many, many post few).",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same demo.")
+@click.option(
+    "--celebrity-followers",
+    type=click.IntRange(min=0),
+    default=5000,
+    show_default=True,
+    help="Followers of demo_celebrity (at most everyone else).",
+)
+def seed_demo(user_count: int, photos_per_user: int, seed: int, celebrity_followers: int) -> None:
+    """Fill an empty database with demo accounts, follows, photos, likes and comments."""
+    from snapscale.demo.seed import DemoAlreadySeeded, Options
+    from snapscale.demo.seed import seed_demo as seed_database
+
+    settings = _settings()
+    options = Options(
+        users=user_count,
+        photos_per_user=photos_per_user,
+        seed=seed,
+        celebrity_followers=celebrity_followers,
+    )
+    try:
+        with _plain_errors(settings):
+            if not settings.is_postgres:
+                # Embedded mode may run this before the first `serve`: make the schema first.
+                from snapscale.core.migrate import upgrade
+
+                upgrade(settings)
+            summary = asyncio.run(seed_database(settings, options, progress=click.echo))
+    except DemoAlreadySeeded as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in summary.lines():
+        click.echo(line)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
