@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from snapscale.core.models import Like, Photo, PhotoStatus, User
@@ -86,15 +86,19 @@ async def change_photos_count(session: AsyncSession, owner_id: int, delta: int) 
     )
 
 
+def _still_processing(photo_id: int) -> tuple[ColumnElement[bool], ...]:
+    return (
+        Photo.id == photo_id,
+        Photo.status == PhotoStatus.PROCESSING,
+        Photo.deleted_at.is_(None),
+    )
+
+
 async def mark_ready(session: AsyncSession, photo_id: int, **values: object) -> bool:
     """Processing -> ready, once: True only for the call that made the change."""
     result = await session.execute(
         update(Photo)
-        .where(
-            Photo.id == photo_id,
-            Photo.status == PhotoStatus.PROCESSING,
-            Photo.deleted_at.is_(None),
-        )
+        .where(*_still_processing(photo_id))
         .values(status=PhotoStatus.READY, failure_reason=None, **values)
         .execution_options(synchronize_session=False)
     )
@@ -105,11 +109,7 @@ async def start_attempt(session: AsyncSession, photo_id: int) -> int | None:
     """Count one more processing attempt; None if the photo no longer needs processing."""
     result = await session.execute(
         update(Photo)
-        .where(
-            Photo.id == photo_id,
-            Photo.status == PhotoStatus.PROCESSING,
-            Photo.deleted_at.is_(None),
-        )
+        .where(*_still_processing(photo_id))
         .values(attempts=Photo.attempts + 1)
         .returning(Photo.attempts)
     )

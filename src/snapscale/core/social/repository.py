@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from snapscale.core.db import insert_or_ignore
 from snapscale.core.ids import new_id
@@ -60,25 +61,29 @@ async def followers(
     session: AsyncSession, user_id: int, *, before_id: int | None, limit: int
 ) -> Sequence[tuple[int, User]]:
     """(follow id, follower) pairs, newest follow first."""
-    query = (
-        select(Follow.id, User)
-        .join(User, User.id == Follow.follower_id)
-        .where(Follow.followee_id == user_id, User.is_active)
-        .order_by(Follow.id.desc())
-        .limit(limit)
-    )
-    if before_id is not None:
-        query = query.where(Follow.id < before_id)
-    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+    return await _people(session, Follow.followee_id, Follow.follower_id, user_id, before_id, limit)
 
 
 async def following(
     session: AsyncSession, user_id: int, *, before_id: int | None, limit: int
 ) -> Sequence[tuple[int, User]]:
+    """(follow id, followee) pairs, newest follow first."""
+    return await _people(session, Follow.follower_id, Follow.followee_id, user_id, before_id, limit)
+
+
+async def _people(
+    session: AsyncSession,
+    anchor: InstrumentedAttribute[int],
+    other: InstrumentedAttribute[int],
+    user_id: int,
+    before_id: int | None,
+    limit: int,
+) -> Sequence[tuple[int, User]]:
+    """One side of a user's follows: the accounts at ``other`` where ``anchor`` is them."""
     query = (
         select(Follow.id, User)
-        .join(User, User.id == Follow.followee_id)
-        .where(Follow.follower_id == user_id, User.is_active)
+        .join(User, User.id == other)
+        .where(anchor == user_id, User.is_active)
         .order_by(Follow.id.desc())
         .limit(limit)
     )
