@@ -25,7 +25,7 @@ from flask.testing import FlaskClient
 from snapscale.api.app import create_api
 from snapscale.config import Settings
 from snapscale.core.migrate import upgrade
-from snapscale.core.runtime import Runtime
+from snapscale.core.runtime import Runtime, process_cache
 from snapscale.web.app import create_site
 from snapscale.web.core_access import EXTENSION_KEY
 from tests.support.s3 import S3Server
@@ -72,6 +72,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("sqlite-template")
     upgrade(Settings(data_dir=data_dir, secret_key=TEST_SECRET))
     return data_dir / "snapscale.db"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_cache() -> None:
+    """Embedded mode's cache is one per process; each test starts it empty, as a fresh
+    server would, so nothing cached for another test's database leaks in."""
+    process_cache().clear()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -77,6 +77,10 @@ class MemoryCache:
             for key in keys:
                 self._entries.pop(key, None)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
 
 class CircuitBreaker:
     """Open for ``cooldown`` seconds after a failure; then one call may try again."""

@@ -33,6 +33,10 @@ R = TypeVar("R")
 _process_cache = MemoryCache()
 
 
+def process_cache() -> MemoryCache:
+    return _process_cache
+
+
 class Runtime:
     def __init__(
         self, settings: Settings, *, jobs: JobSender | None = None, cpu: CpuRunner | None = None

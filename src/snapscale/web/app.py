@@ -11,10 +11,10 @@ from flask_wtf.csrf import CSRFProtect
 
 from snapscale.config import Settings
 from snapscale.core import redis as redis_clients
-from snapscale.web import auth, errors
+from snapscale.web import auth, errors, formatting, navigation
 from snapscale.web.core_access import EXTENSION_KEY, SiteCore
 from snapscale.web.sessions import ResilientRedisSessionInterface
-from snapscale.web.views import accounts, main, photos, profiles
+from snapscale.web.views import accounts, main, photos, profiles, social
 
 SESSION_LIFETIME = timedelta(days=14)
 
@@ -50,7 +50,9 @@ def create_site(settings: Settings, *, core: SiteCore | None = None) -> Flask:
     CSRFProtect(app)
     auth.install(app)
     errors.install(app)
-    for blueprint in (main.bp, accounts.bp, profiles.bp, photos.bp):
+    formatting.install(app)
+    app.add_template_global(navigation.here)
+    for blueprint in (main.bp, accounts.bp, profiles.bp, photos.bp, social.bp):
         app.register_blueprint(blueprint)
     return app
 

@@ -24,14 +24,14 @@ _MESSAGES = {
 }
 
 
-def _page(status: int, title: str, message: str) -> tuple[str, int]:
+def error_page(status: int, title: str, message: str) -> tuple[str, int]:
     return render_template("error.html", status=status, title=title, message=message), status
 
 
 def http_error_page(error: HTTPException) -> tuple[str, int]:
     """The readable page for an HTTP error below 500 (werkzeug's, or an ``abort``)."""
     status = error.code or 500
-    return _page(
+    return error_page(
         status, _TITLES.get(status, error.name), _MESSAGES.get(status, error.description or "")
     )
 
@@ -40,13 +40,13 @@ def install(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(error: CSRFError) -> tuple[str, int]:
         if session_store_is_down():
-            return _page(
+            return error_page(
                 503,
                 "Signing in is paused",
                 "We cannot reach our session store right now. You can keep browsing; "
                 "please try this again in a minute.",
             )
-        return _page(
+        return error_page(
             400,
             "Your form expired",
             "For your safety, forms only work for a while and only from this site. "
@@ -55,7 +55,7 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError) -> tuple[str, int]:
-        return _page(error.status, error.title, error.detail)
+        return error_page(error.status, error.title, error.detail)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:
@@ -67,7 +67,7 @@ def install(app: Flask) -> None:
     def unexpected(error: Exception) -> tuple[str, int]:
         if not isinstance(error, InternalServerError):
             log.exception("unhandled error", exc_info=error)
-        return _page(
+        return error_page(
             500,
             "Something went wrong",
             "We hit an error on our side and have logged it. Please try again in a moment.",

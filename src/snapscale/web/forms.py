@@ -7,11 +7,12 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from pydantic import ValidationError
 from wtforms import EmailField, PasswordField, StringField, TextAreaField
-from wtforms.validators import InputRequired
+from wtforms.validators import DataRequired, InputRequired
 
 from snapscale.core.accounts import rules
 from snapscale.core.errors import DomainError
 from snapscale.core.photos.schemas import CAPTION_MAX
+from snapscale.core.social.schemas import COMMENT_MAX
 
 # What the core accepts (it sniffs the bytes; this only steers the file picker).
 PHOTO_TYPES = "image/jpeg,image/png,image/webp"
@@ -61,8 +62,22 @@ class CaptionForm(FlaskForm):
     caption = TextAreaField("Caption", render_kw={"maxlength": CAPTION_MAX, "rows": 4})
 
 
+class CommentForm(FlaskForm):
+    text = TextAreaField(
+        "Comment",
+        [DataRequired("Write something before posting.")],
+        render_kw={"maxlength": COMMENT_MAX, "rows": 2, "placeholder": "Add a comment…"},
+    )
+
+
 class ActionForm(FlaskForm):
     """A button that changes something (log out, ...): only the CSRF token."""
+
+
+def form_text(value: str | None) -> str:
+    """A textarea's text as typed: browsers send its line breaks as CRLF, which would count
+    twice against a length limit the person could see being kept."""
+    return (value or "").replace("\r\n", "\n")
 
 
 def show_errors(form: FlaskForm, error: ValidationError | DomainError) -> None:

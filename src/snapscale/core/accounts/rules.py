@@ -37,8 +37,13 @@ def check_password(password: str) -> str:
     return password
 
 
-def clean_text(value: str) -> str:
-    """Trim, and drop control characters other than newlines (they break rendering)."""
+def clean_text(value: object) -> object:
+    """Trim, and drop control characters other than newlines (they break rendering).
+
+    Runs before length limits, so what counts is what is kept: browsers send a textarea's
+    line breaks as CRLF, and the CRs must not count against the limit."""
+    if not isinstance(value, str):
+        return value  # left for the type check to refuse
     return "".join(ch for ch in value.strip() if ch == "\n" or (ch >= " " and ch != "\x7f"))
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -23,11 +24,9 @@ NewPassword = Annotated[
     str, Field(examples=["correct horse battery"]), AfterValidator(rules.check_password)
 ]
 DisplayName = Annotated[
-    str,
-    StringConstraints(max_length=rules.DISPLAY_NAME_MAX),
-    AfterValidator(rules.clean_text),
+    str, StringConstraints(max_length=rules.DISPLAY_NAME_MAX), BeforeValidator(rules.clean_text)
 ]
-Bio = Annotated[str, StringConstraints(max_length=rules.BIO_MAX), AfterValidator(rules.clean_text)]
+Bio = Annotated[str, StringConstraints(max_length=rules.BIO_MAX), BeforeValidator(rules.clean_text)]
 Email = Annotated[EmailStr, StringConstraints(max_length=254)]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
 from snapscale.core.accounts.rules import clean_text
 from snapscale.core.ids import PublicId
@@ -23,7 +23,7 @@ def _not_blank(text: str) -> str:
 CommentText = Annotated[
     str,
     StringConstraints(min_length=1, max_length=COMMENT_MAX),
-    AfterValidator(clean_text),
+    BeforeValidator(clean_text),
     AfterValidator(_not_blank),
 ]
 

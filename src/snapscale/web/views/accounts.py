@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from pydantic import ValidationError
@@ -22,6 +20,7 @@ from snapscale.web.forms import (
     SignupForm,
     show_errors,
 )
+from snapscale.web.navigation import safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -67,7 +66,7 @@ def login() -> str | Response | tuple[str, int]:
         else:
             start_session(user)
             flash(f"Welcome back, @{user.username}.", "success")
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     status = 401 if form.form_errors else 422 if form.errors else 200
     return render_template("accounts/login.html", form=form), status
 
@@ -142,21 +141,3 @@ def change_password() -> Response | tuple[str, int]:
         profile_form=ProfileForm(data=account.model_dump()),
         password_form=form,
     ), 422
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: a crafted ?next= must not send people to another site.
-
-    Browsers read "//host", "///host" and "/\\host" as another site and drop tabs and
-    newlines first, so a path must start with exactly one "/" and hold no backslash or
-    control character."""
-    if (
-        target
-        and target.startswith("/")
-        and not target.startswith("//")
-        and "\\" not in target
-        and target.isprintable()
-        and not urlsplit(target).netloc
-    ):
-        return target
-    return url_for("main.home")

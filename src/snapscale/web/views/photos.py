@@ -13,13 +13,21 @@ from pydantic import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from snapscale.core.errors import DomainError, NotFound, Unavailable
+from snapscale.core.errors import DomainError, InvalidInput, NotFound, Unavailable
 from snapscale.core.ids import MAX_ID
 from snapscale.core.photos import service as photo_service
 from snapscale.core.photos.schemas import PhotoOut, PhotoUpdate, RenditionOut, Upload
+from snapscale.core.social import service as social_service
 from snapscale.web.core_access import run, site_core
 from snapscale.web.errors import http_error_page
-from snapscale.web.forms import ActionForm, CaptionForm, UploadForm, show_errors
+from snapscale.web.forms import (
+    ActionForm,
+    CaptionForm,
+    CommentForm,
+    UploadForm,
+    form_text,
+    show_errors,
+)
 
 bp = Blueprint("photos", __name__)
 
@@ -32,6 +40,8 @@ STORE_DOWN = (
 # Sent by static/upload.js: it wants the photo's address back, not a redirect it would
 # follow itself (that would show, and so use up, the "Uploaded" message out of sight).
 SCRIPT_HEADER = "X-Requested-With"
+
+COMMENTS_PER_PAGE = 30
 
 _PHOTO_ID = re.compile(r"[0-9]{1,19}")
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -89,8 +99,7 @@ def upload_too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
 
 @bp.get("/p/<photo_id>")
 def show(photo_id: str) -> str:
-    photo = _photo_or_404(photo_id)
-    return _photo_page(photo, caption_form=CaptionForm(data={"caption": photo.caption}))
+    return photo_page(load_photo(photo_id))
 
 
 @bp.post("/p/<photo_id>/caption")
@@ -99,10 +108,10 @@ def edit_caption(photo_id: str) -> Response | tuple[str, int]:
     form = CaptionForm()
     if form.validate_on_submit():
         try:
-            changes = PhotoUpdate(caption=form.caption.data or "")
+            changes = PhotoUpdate(caption=form_text(form.caption.data))
             run(
                 photo_service.update_photo,
-                photo_id=_parse_id(photo_id),
+                photo_id=parse_id(photo_id),
                 user_id=current_user.id,
                 changes=changes,
             )
@@ -113,10 +122,10 @@ def edit_caption(photo_id: str) -> Response | tuple[str, int]:
         else:
             flash("Your caption is saved.", "success")
             return redirect(url_for("photos.show", photo_id=photo_id), 303)
-    photo = _photo_or_404(photo_id)
+    photo = load_photo(photo_id)
     if photo.owner.id != current_user.id:
         abort(403)
-    return _photo_page(photo, caption_form=form, editing=True), 422
+    return photo_page(photo, caption_form=form, editing=True), 422
 
 
 @bp.post("/p/<photo_id>/delete")
@@ -125,7 +134,7 @@ def delete(photo_id: str) -> Response:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        run(photo_service.delete_photo, photo_id=_parse_id(photo_id), user_id=current_user.id)
+        run(photo_service.delete_photo, photo_id=parse_id(photo_id), user_id=current_user.id)
     except NotFound:
         abort(404)
     flash("Your photo is deleted.", "info")
@@ -145,6 +154,11 @@ def photo_alt(photo: PhotoOut, length: int = 200) -> str:
     if not caption:
         return f"Photo by @{photo.owner.username}"
     return caption if len(caption) <= length else caption[: length - 1].rstrip() + "…"
+
+
+@bp.app_template_global()
+def photo_srcset(photo: PhotoOut) -> str:
+    return ", ".join(f"{r.url} {r.width}w" for r in image_candidates(photo))
 
 
 def describe_size(size: int) -> str:
@@ -185,33 +199,56 @@ def _upload_page(form: UploadForm) -> str:
     )
 
 
-def _photo_page(photo: PhotoOut, *, caption_form: CaptionForm, editing: bool = False) -> str:
+def photo_page(
+    photo: PhotoOut,
+    *,
+    caption_form: CaptionForm | None = None,
+    comment_form: CommentForm | None = None,
+    editing: bool = False,
+) -> str:
+    """The photo page; a form sent back with errors is shown in place of the blank one."""
     candidates = image_candidates(photo)
     display = photo.renditions.get("medium") if photo.renditions else None
     if display is None and candidates:
         display = candidates[-1]
+    viewer_id = current_user.id if current_user.is_authenticated else None
+    comments_cursor = request.args.get("comments") if request.method == "GET" else None
+    comments = None
+    if photo.status == "ready":
+        try:
+            comments = run(
+                social_service.list_comments,
+                photo_id=photo.id,
+                viewer_id=viewer_id,
+                cursor=comments_cursor,
+                limit=COMMENTS_PER_PAGE,
+            )
+        except InvalidInput:  # a "More comments" link that was tampered with
+            abort(404)
     return render_template(
         "photos/photo.html",
         photo=photo,
         display=display,
-        srcset=", ".join(f"{r.url} {r.width}w" for r in candidates),
-        own=current_user.is_authenticated and photo.owner.id == current_user.id,
-        caption_form=caption_form,
-        delete_form=ActionForm(),
+        srcset=photo_srcset(photo),
+        own=viewer_id is not None and photo.owner.id == viewer_id,
+        caption_form=caption_form or CaptionForm(formdata=None, data={"caption": photo.caption}),
+        comment_form=comment_form or CommentForm(formdata=None),
+        comments=comments,
+        later_comments=comments_cursor is not None,
         editing=editing,
     )
 
 
-def _parse_id(photo_id: str) -> int:
+def parse_id(photo_id: str) -> int:
     """Ids are decimal strings; anything else (or too big for an id) is no page at all."""
     if not _PHOTO_ID.fullmatch(photo_id) or int(photo_id) > MAX_ID:
         abort(404)
     return int(photo_id)
 
 
-def _photo_or_404(photo_id: str) -> PhotoOut:
+def load_photo(photo_id: str) -> PhotoOut:
     viewer_id = current_user.id if current_user.is_authenticated else None
     try:
-        return run(photo_service.get_photo, photo_id=_parse_id(photo_id), viewer_id=viewer_id)
+        return run(photo_service.get_photo, photo_id=parse_id(photo_id), viewer_id=viewer_id)
     except NotFound:
         abort(404)
