@@ -95,7 +95,7 @@ async def test_png_and_webp_are_accepted_whatever_the_client_claims(api):
         ("pdf", 415),
         ("zip", 415),
         ("text", 415),
-        ("empty", None),
+        ("empty", 422),
         ("png_bomb", 422),
         ("truncated_jpeg", 422),
         ("huge_declared_jpeg", 422),
@@ -107,7 +107,7 @@ async def test_hostile_files_get_a_clear_problem_and_nothing_is_kept(api, name, 
 
     response = await upload(api, user.headers, data, filename=f"x.{name}")
 
-    assert response.status_code in ((415, 422) if status is None else (status,))
+    assert response.status_code == status
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["detail"]
     page = (await api.get(f"/api/v1/users/{user.username}/photos", headers=user.headers)).json()

@@ -12,6 +12,8 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from snapscale.api.problems import problem_body
+
 # Room for the multipart envelope and the caption around an upload's file.
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -60,8 +62,6 @@ def _detail(limit: int) -> str:
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-    from snapscale.api.problems import problem_body
-
     body = problem_body(413, _detail(limit), instance=scope["path"])
     headers: list[Any] = [
         (b"content-type", b"application/problem+json"),

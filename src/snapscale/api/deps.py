@@ -12,7 +12,7 @@ from snapscale.core.accounts import service as account_service
 from snapscale.core.db import UnitOfWork
 from snapscale.core.errors import AuthenticationFailed
 from snapscale.core.models import User
-from snapscale.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from snapscale.core.pagination import MAX_LIMIT
 from snapscale.core.runtime import Runtime
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)
@@ -60,4 +60,3 @@ Cursor = Annotated[
     str | None, Query(max_length=200, description="next_cursor of the previous page.")
 ]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
-DEFAULT_PAGE_SIZE = DEFAULT_LIMIT

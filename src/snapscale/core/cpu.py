@@ -67,8 +67,6 @@ class BackgroundProcessRunner:
         return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
     def close(self) -> None:
-        if self is BackgroundProcessRunner._shared:
-            return  # outlives any one runtime; ended with the process
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

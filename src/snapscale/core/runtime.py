@@ -49,6 +49,8 @@ class Runtime:
             in_process.bind(self)
             jobs = in_process
         self.jobs: JobSender = jobs
+        # A runner handed in may be shared by other runtimes (see wiring); close only our own.
+        self._owns_cpu = cpu is None
         self.cpu: CpuRunner = cpu or ThreadRunner()
         self.engine = create_engine(settings)
         self.session_factory = create_session_factory(self.engine)
@@ -100,7 +102,8 @@ class Runtime:
     async def aclose(self) -> None:
         await self.jobs.aclose()
         self.storage.close()
-        self.cpu.close()
+        if self._owns_cpu:
+            self.cpu.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()

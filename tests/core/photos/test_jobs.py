@@ -27,6 +27,16 @@ async def _upload(runtime, owner_id: int, data: bytes | None = None) -> int:
     return photo.id
 
 
+async def _upload_that_fails_after_storing(runtime, owner_id: int) -> None:
+    """An upload whose request fails after the original was stored, before the commit."""
+    with contextlib.suppress(RuntimeError):
+        async with runtime.unit_of_work() as uow:
+            await photo_service.upload(
+                uow, owner_id=owner_id, data=Upload(data=images.jpeg(64, 64))
+            )
+            raise RuntimeError("the request failed after storing")
+
+
 async def _files(runtime, photo_id: int) -> dict[str, bytes]:
     keys = await runtime.storage.list_keys(f"photos/{photo_id}/")
     return {key: await runtime.storage.get(key) for key in keys}
@@ -108,15 +118,7 @@ async def test_the_sweep_resends_work_that_was_lost(runtime):
 async def test_a_rolled_back_upload_leaves_no_file(runtime):
     owner_id = await _owner(runtime)
 
-    async def upload_then_fail() -> None:
-        async with runtime.unit_of_work() as uow:
-            await photo_service.upload(
-                uow, owner_id=owner_id, data=Upload(data=images.jpeg(64, 64))
-            )
-            raise RuntimeError("the request failed after storing")
-
-    with contextlib.suppress(RuntimeError):
-        await upload_then_fail()
+    await _upload_that_fails_after_storing(runtime, owner_id)
     await runtime.jobs.wait_idle(limit_seconds=10)
 
     assert await runtime.storage.list_keys("photos/") == []
@@ -145,15 +147,7 @@ async def test_the_job_is_sent_only_after_the_upload_commits(settings):
     try:
         owner_id = await _owner(runtime)
 
-        async def upload_then_fail() -> None:
-            async with runtime.unit_of_work() as uow:
-                await photo_service.upload(
-                    uow, owner_id=owner_id, data=Upload(data=images.jpeg(64, 64))
-                )
-                raise RuntimeError("the request failed after storing")
-
-        with contextlib.suppress(RuntimeError):
-            await upload_then_fail()
+        await _upload_that_fails_after_storing(runtime, owner_id)
         assert jobs.sent == []  # rolled back: nothing sent
 
         await _upload(runtime, owner_id)

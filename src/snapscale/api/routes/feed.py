@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from snapscale.api.deps import DEFAULT_PAGE_SIZE, CurrentUser, Cursor, Limit, OptionalUser, UoW
+from snapscale.api.deps import CurrentUser, Cursor, Limit, OptionalUser, UoW
 from snapscale.api.problems import problem_responses
 from snapscale.core.feed import explore as explore_service
 from snapscale.core.feed import service as feed_service
-from snapscale.core.pagination import Page
+from snapscale.core.pagination import DEFAULT_LIMIT, Page
 from snapscale.core.photos.schemas import PhotoOut
 
 router = APIRouter(tags=["feed"])
@@ -20,7 +20,7 @@ router = APIRouter(tags=["feed"])
     "Cursors are stable: photos posted while you page never shift later pages.",
 )
 async def feed(
-    user: CurrentUser, uow: UoW, cursor: Cursor = None, limit: Limit = DEFAULT_PAGE_SIZE
+    user: CurrentUser, uow: UoW, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
 ) -> Page[PhotoOut]:
     return await feed_service.read_feed(uow, reader_id=user.id, cursor=cursor, limit=limit)
 
@@ -32,7 +32,7 @@ async def feed(
     description="Recent photos ranked by likes and age; the ranking is refreshed every minute.",
 )
 async def explore(
-    uow: UoW, viewer: OptionalUser, cursor: Cursor = None, limit: Limit = DEFAULT_PAGE_SIZE
+    uow: UoW, viewer: OptionalUser, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
 ) -> Page[PhotoOut]:
     return await explore_service.explore(
         uow, viewer_id=viewer.id if viewer else None, cursor=cursor, limit=limit

@@ -4,10 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Path, Response, UploadFile, status
 
-from snapscale.api.deps import DEFAULT_PAGE_SIZE, CurrentUser, Cursor, Limit, OptionalUser, UoW
+from snapscale.api.deps import CurrentUser, Cursor, Limit, OptionalUser, UoW
 from snapscale.api.problems import problem_responses
 from snapscale.core.ids import PublicId
-from snapscale.core.pagination import Page
+from snapscale.core.pagination import DEFAULT_LIMIT, Page
 from snapscale.core.photos import service as photo_service
 from snapscale.core.photos.schemas import (
     CAPTION_MAX,
@@ -93,7 +93,7 @@ async def list_user_photos(
     uow: UoW,
     viewer: OptionalUser,
     cursor: Cursor = None,
-    limit: Limit = DEFAULT_PAGE_SIZE,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[PhotoOut]:
     return await photo_service.list_user_photos(
         uow,

@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from snapscale.api.deps import DEFAULT_PAGE_SIZE, CurrentUser, Cursor, Limit, OptionalUser, UoW
+from snapscale.api.deps import CurrentUser, Cursor, Limit, OptionalUser, UoW
 from snapscale.api.problems import problem_responses
 from snapscale.core.accounts.schemas import PublicProfile
 from snapscale.core.ids import PublicId
-from snapscale.core.pagination import Page
+from snapscale.core.pagination import DEFAULT_LIMIT, Page
 from snapscale.core.social import service as social_service
 from snapscale.core.social.schemas import CommentOut, NewComment
 
@@ -45,7 +45,7 @@ async def unfollow(username: Username, user: CurrentUser, uow: UoW) -> None:
     summary="Who follows this account, newest first",
 )
 async def followers(
-    username: Username, uow: UoW, cursor: Cursor = None, limit: Limit = DEFAULT_PAGE_SIZE
+    username: Username, uow: UoW, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
 ) -> Page[PublicProfile]:
     return await social_service.list_followers(uow, username=username, cursor=cursor, limit=limit)
 
@@ -56,7 +56,7 @@ async def followers(
     summary="Whom this account follows, newest first",
 )
 async def following(
-    username: Username, uow: UoW, cursor: Cursor = None, limit: Limit = DEFAULT_PAGE_SIZE
+    username: Username, uow: UoW, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
 ) -> Page[PublicProfile]:
     return await social_service.list_following(uow, username=username, cursor=cursor, limit=limit)
 
@@ -105,7 +105,7 @@ async def list_comments(
     uow: UoW,
     viewer: OptionalUser,
     cursor: Cursor = None,
-    limit: Limit = DEFAULT_PAGE_SIZE,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[CommentOut]:
     return await social_service.list_comments(
         uow,

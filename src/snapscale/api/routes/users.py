@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from snapscale.api.deps import DEFAULT_PAGE_SIZE, CurrentUser, Cursor, Limit, UoW
+from snapscale.api.deps import CurrentUser, Cursor, Limit, UoW
 from snapscale.api.problems import problem_responses
 from snapscale.core.accounts import service as account_service
 from snapscale.core.accounts.schemas import (
@@ -14,14 +14,14 @@ from snapscale.core.accounts.schemas import (
     PublicProfile,
     TokenPair,
 )
-from snapscale.core.pagination import Page
+from snapscale.core.pagination import DEFAULT_LIMIT, Page
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.get("", responses=problem_responses(422), summary="List accounts, newest first")
 async def list_users(
-    uow: UoW, cursor: Cursor = None, limit: Limit = DEFAULT_PAGE_SIZE
+    uow: UoW, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT
 ) -> Page[PublicProfile]:
     return await account_service.list_users(uow, cursor=cursor, limit=limit)
 

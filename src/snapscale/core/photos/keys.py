@@ -4,8 +4,6 @@ anything the client sent."""
 
 from __future__ import annotations
 
-RENDITION_NAMES = ("thumb", "medium", "large")
-
 
 def photo_prefix(photo_id: int) -> str:
     return f"photos/{photo_id}/"
