@@ -93,9 +93,11 @@ def serve(host: str, port: int, no_migrate: bool) -> None:
 )
 def worker(concurrency: int | None, pool: str) -> None:
     """Run background jobs (photo processing, clean-up) from the broker."""
+    from snapscale.worker.sender import QUEUE
+
     app = _celery()
     argv = ["worker", f"--loglevel={_settings().log_level}", f"--pool={pool}"]
-    argv += ["--queues=snapscale", "--without-gossip", "--without-mingle"]
+    argv += [f"--queues={QUEUE}", "--without-gossip", "--without-mingle"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
     app.worker_main(argv)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -33,8 +35,19 @@ IN_PROCESS_ATTEMPTS = 4
 IN_PROCESS_BACKOFF_SECONDS = 0.5
 
 
+@dataclass(frozen=True)
+class Backlog:
+    """Jobs sent and not yet started, and how long the oldest of them has waited."""
+
+    depth: int
+    # None when the queue is empty, or when the broker cannot tell (AMQP).
+    oldest_age_seconds: float | None
+
+
 class JobSender(Protocol):
     async def send(self, name: str, kwargs: JobArgs) -> None: ...
+
+    async def backlog(self) -> Backlog: ...
 
     async def aclose(self) -> None: ...
 
@@ -66,6 +79,8 @@ class InProcessJobs:
         self._runtime: Runtime | None = None
         self._running: set[asyncio.Task[None]] = set()
         self._one_at_a_time: asyncio.Semaphore | None = None
+        # When each job that has not started yet was sent (monotonic clock).
+        self._waiting_since: dict[asyncio.Task[Any] | None, float] = {}
 
     def bind(self, runtime: Runtime) -> None:
         self._runtime = runtime
@@ -77,13 +92,24 @@ class InProcessJobs:
             self._one_at_a_time = asyncio.Semaphore(1)
         task = asyncio.get_running_loop().create_task(self._run(name, kwargs), name=name)
         self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        self._waiting_since[task] = time.monotonic()
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._waiting_since.pop(task, None)
+
+    async def backlog(self) -> Backlog:
+        waiting = list(self._waiting_since.values())
+        oldest = time.monotonic() - min(waiting) if waiting else None
+        return Backlog(depth=len(waiting), oldest_age_seconds=oldest)
 
     async def _run(self, name: str, kwargs: JobArgs) -> None:
         assert self._one_at_a_time is not None
         assert self._runtime is not None, "InProcessJobs.bind(runtime) was not called"
         handler = self._handlers[name]
         async with self._one_at_a_time:
+            self._waiting_since.pop(asyncio.current_task(), None)  # started: not waiting
             for attempt in range(1, IN_PROCESS_ATTEMPTS + 1):
                 try:
                     await handler(self._runtime, **kwargs)

@@ -16,6 +16,7 @@ from celery import Celery
 
 from snapscale.config import Settings
 from snapscale.worker import tasks
+from snapscale.worker.sender import QUEUE
 
 SWEEP_EVERY_SECONDS = 60.0
 BROKER_TIMEOUT_SECONDS = 3
@@ -32,7 +33,7 @@ def create_celery(settings: Settings) -> Celery:
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],
-        task_default_queue="snapscale",
+        task_default_queue=QUEUE,
         broker_connection_timeout=BROKER_TIMEOUT_SECONDS,
         broker_connection_retry_on_startup=True,
         broker_transport_options={
