@@ -1,17 +1,20 @@
 """Feed page read: Snapscale's timelines against the straightforward JOIN query.
 
-    uv run python bench/feed.py [--authors 10000] [--followees 500] [--photos-per-author 20]
+    uv run python -m bench.feed [--authors 100000] [--photos-per-author 20] [--followees 500]
 
 Needs PostgreSQL and Redis (default: the local servers; override with BENCH_POSTGRES_URL
-and BENCH_REDIS_URL). Creates a scratch database, one reader following --followees
-of --authors accounts that posted --photos-per-author photos each (a site, not just the
-reader's circle), then times, in one process on the
-same connection pool, reading the first feed page (20 photos, with authors) both ways:
+and BENCH_REDIS_URL). Fills a scratch database (see bench/seed.py) with --authors
+accounts that posted --photos-per-author photos each, and one reader following
+--followees of them, then times, in one process on the same connection pool, building
+the reader's first feed page (20 photos with their authors, counts and the reader's
+likes, as the API returns them) both ways:
 
-- JOIN: photos JOIN follows JOIN users for the reader, ORDER BY photo id DESC LIMIT 20,
-  the query a first version of any feed runs;
-- Snapscale: feed_service.read_feed (warm Redis timeline, cached photo cards, the
-  reader's likes and the follow check).
+- JOIN: photos JOIN follows for the reader, ORDER BY photo id DESC LIMIT 20, then the
+  authors and the likes: what a first version of any feed does;
+- Snapscale: feed_service.read_feed (a warm Redis timeline, cached photo cards, one
+  query for the follow check and the likes).
+
+Both run as one unit of work each, sequentially, for --reads reads after a warm-up.
 """
 
 from __future__ import annotations
@@ -19,171 +22,107 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
 import statistics
 import time
-import uuid
+from collections.abc import Awaitable, Callable
 
-import asyncpg
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
+from bench.seed import scratch_database, seed
 from snapscale.config import Settings
-from snapscale.core import security
-from snapscale.core.db import utcnow
+from snapscale.core.db import UnitOfWork
 from snapscale.core.feed import service as feed_service
-from snapscale.core.ids import new_id
 from snapscale.core.migrate import upgrade
 from snapscale.core.models import Follow, Photo, PhotoStatus, User
+from snapscale.core.photos import service as photo_service
+from snapscale.core.photos.schemas import PhotoOut
 from snapscale.core.runtime import Runtime
 
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-RENDITIONS = {name: {"width": 320, "height": 320} for name in ("thumb", "medium", "large")}
+PAGE = 20
 
 
-def _user(name: str, password_hash: str) -> dict[str, object]:
-    now = utcnow()
-    return {
-        "id": new_id(),
-        "username": name,
-        "email": f"{name}@example.com",
-        "display_name": name,
-        "bio": "",
-        "password_hash": password_hash,
-        "is_active": True,
-        "is_admin": False,
-        "token_version": 1,
-        "followers_count": 1,
-        "following_count": 0,
-        "photos_count": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
-def _photo(owner_id: int) -> dict[str, object]:
-    now = utcnow()
-    return {
-        "id": new_id(),
-        "owner_id": owner_id,
-        "status": PhotoStatus.READY,
-        "caption": "a photo",
-        "original_format": "jpeg",
-        "original_bytes": 1,
-        "original_sha256": "0" * 64,
-        "width": 1080,
-        "height": 810,
-        "renditions": RENDITIONS,
-        "blurhash": "L00000fQfQfQfQfQfQfQfQfQfQfQ",
-        "dominant_color": "#808080",
-        "attempts": 1,
-        "like_count": 0,
-        "comment_count": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
-async def seed(runtime: Runtime, authors_total: int, followees: int, per_author: int) -> int:
-    password_hash = security.hash_password("bench-password")
-    authors = [_user(f"author{n}", password_hash) for n in range(authors_total)]
-    followed = random.Random(7).sample(authors, followees)
-    reader = _user("reader", password_hash)
-    async with runtime.unit_of_work() as uow:
-        for start in range(0, len(authors), 5000):
-            await uow.session.execute(insert(User), authors[start : start + 5000])
-        await uow.session.execute(insert(User), [reader])
-        await uow.session.execute(
-            insert(Follow),
-            [
-                {"id": new_id(), "follower_id": reader["id"], "followee_id": a["id"]}
-                for a in followed
-            ],
+async def join_feed(uow: UnitOfWork, *, reader_id: int) -> list[PhotoOut]:
+    query = (
+        select(Photo, User)
+        .join(Follow, Follow.followee_id == Photo.owner_id)
+        .join(User, User.id == Photo.owner_id)
+        .where(
+            Follow.follower_id == reader_id,
+            Photo.status == PhotoStatus.READY,
+            Photo.deleted_at.is_(None),
         )
-        # Interleaved by round, as a site's photos arrive: every author posts over time.
-        photos = [_photo(a["id"]) for _ in range(per_author) for a in authors]  # type: ignore[arg-type]
-        for start in range(0, len(photos), 5000):
-            await uow.session.execute(insert(Photo), photos[start : start + 5000])
-        await uow.commit()
-    return int(reader["id"])  # type: ignore[call-overload]
+        .order_by(Photo.id.desc())
+        .limit(PAGE)
+    )
+    rows = (await uow.session.execute(query)).all()
+    owners = {user.id: user for _, user in rows}
+    return await photo_service.present_many(
+        uow, [photo for photo, _ in rows], viewer_id=reader_id, owners=owners
+    )
 
 
-async def join_feed(runtime: Runtime, reader_id: int) -> int:
-    async with runtime.unit_of_work() as uow:
-        query = (
-            select(Photo, User)
-            .join(Follow, Follow.followee_id == Photo.owner_id)
-            .join(User, User.id == Photo.owner_id)
-            .where(
-                Follow.follower_id == reader_id,
-                Photo.status == PhotoStatus.READY,
-                Photo.deleted_at.is_(None),
-            )
-            .order_by(Photo.id.desc())
-            .limit(20)
-        )
-        return len((await uow.session.execute(query)).all())
+async def timeline_feed(uow: UnitOfWork, *, reader_id: int) -> list[PhotoOut]:
+    page = await feed_service.read_feed(uow, reader_id=reader_id, cursor=None, limit=PAGE)
+    return page.items
 
 
-async def snapscale_feed(runtime: Runtime, reader_id: int) -> int:
-    page = await runtime.run(feed_service.read_feed, reader_id=reader_id, cursor=None, limit=20)
-    return len(page.items)
+Read = Callable[..., Awaitable[list[PhotoOut]]]
 
 
-async def timed(read, runtime: Runtime, reader_id: int, reads: int) -> list[float]:  # type: ignore[no-untyped-def]
-    for _ in range(10):  # warm up: pool, caches, timeline
-        await read(runtime, reader_id)
+async def timed(runtime: Runtime, read: Read, reader_id: int, reads: int) -> list[float]:
+    for _ in range(20):  # warm up: pool, prepared statements, caches, timeline
+        await runtime.read(read, reader_id=reader_id)
     times = []
     for _ in range(reads):
         started = time.perf_counter()
-        count = await read(runtime, reader_id)
+        items = await runtime.read(read, reader_id=reader_id)
         times.append(time.perf_counter() - started)
-        assert count == 20, count
+        assert len(items) == PAGE, len(items)
     return times
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--authors", type=int, default=10_000)
+    parser.add_argument("--authors", type=int, default=100_000)
     parser.add_argument("--followees", type=int, default=500)
     parser.add_argument("--photos-per-author", type=int, default=20)
-    parser.add_argument("--reads", type=int, default=300)
+    parser.add_argument("--reads", type=int, default=500)
     options = parser.parse_args()
     reads = max(10, min(options.reads, 5000))
 
-    name = f"snapscale_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(POSTGRES)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES.rsplit("/", 1)[0]
-    settings = Settings(
-        database_url=f"{base}/{name}",
-        redis_url=REDIS,
-        redis_prefix=f"{name}:",
-        secret_key="bench-secret-key-bench-secret-key-0123",  # noqa: S106 (scratch data)
-        data_dir="var/bench",
-    )
-    try:
+    async with scratch_database(POSTGRES) as database_url:
+        settings = Settings(
+            database_url=database_url,
+            redis_url=REDIS,
+            redis_prefix=f"{database_url.rsplit('/', 1)[1]}:",
+            secret_key="bench-secret-key-bench-secret-key-0123",  # noqa: S106 (scratch data)
+            data_dir="var/bench",
+        )
         await asyncio.to_thread(upgrade, settings)
+        started = time.perf_counter()
+        seeded = await seed(
+            database_url.replace("postgresql+asyncpg://", "postgresql://"),
+            users=options.authors,
+            photos_per_user=options.photos_per_author,
+            reader_follows=options.followees,
+        )
+        seeding = time.perf_counter() - started
         runtime = Runtime(settings)
         try:
-            reader_id = await seed(
-                runtime, options.authors, options.followees, options.photos_per_author
-            )
-            # Fresh statistics, so PostgreSQL plans the JOIN as well as it can.
-            db = await asyncpg.connect(f"{base}/{name}")
-            await db.execute("ANALYZE")
-            await db.close()
-            join = await timed(join_feed, runtime, reader_id, reads)
-            ours = await timed(snapscale_feed, runtime, reader_id, reads)
+            # Alternate the two, so a noisy neighbour slows both alike.
+            join: list[float] = []
+            ours: list[float] = []
+            for _ in range(5):
+                join += await timed(runtime, join_feed, seeded.reader_id, reads // 5)
+                ours += await timed(runtime, timeline_feed, seeded.reader_id, reads // 5)
         finally:
             if runtime.redis is not None:
-                keys = [key async for key in runtime.redis.scan_iter(match=f"{name}:*")]
+                keys = [k async for k in runtime.redis.scan_iter(match=f"{settings.redis_prefix}*")]
                 if keys:
                     await runtime.redis.delete(*keys)
             await runtime.aclose()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
     def line(label: str, values: list[float]) -> str:
         p99 = statistics.quantiles(values, n=100)[-1]
@@ -193,7 +132,7 @@ async def main() -> None:
     photos = options.authors * options.photos_per_author
     print(
         f"reader follows {options.followees} of {options.authors} accounts, {photos} photos "
-        f"in all; {reads} reads each"
+        f"in all (seeded in {seeding:.0f} s); {len(join)} reads each"
     )
     print("| feed page (20 photos) | median ms | p99 ms | pages/s (one client) |")
     print("| --- | --- | --- | --- |")

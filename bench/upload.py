@@ -1,11 +1,11 @@
 """Does the upload answer time grow with processing work? It should not: the request
 only checks and stores the original; the renditions are made after the response.
 
-    uv run python bench/upload.py [--runs 15] [--megabytes 10]
+    uv run python -m bench.upload [--runs 15] [--megabytes 10]
 
 Serves two apps on loopback with uvicorn, one at a time:
-- a bare ASGI app that reads the whole request body and answers 200: the time it takes
-  merely to receive the bytes (the floor);
+- bench/peers/bare_asgi.py, which reads the whole request body and answers: the time it
+  takes merely to receive the bytes (the floor);
 - Snapscale in embedded mode, answering POST /api/v1/photos with 202.
 and posts the same ~10 MB JPEG to each, sequentially (bounded count, loopback only),
 printing the median and p90 of each and their ratio. The target is a ratio within 2x.
@@ -14,73 +14,17 @@ printing the median and p90 of each and their ratio. The target is a ratio withi
 from __future__ import annotations
 
 import argparse
-import io
-import os
-import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
-from PIL import Image
+from tests.support.servers import free_port
 
-HOST = "127.0.0.1"
-ROOT = Path(__file__).resolve().parents[1]
-
-RECEIVER = """
-async def app(scope, receive, send):
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            else:
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    more = True
-    while more:
-        message = await receive()
-        more = message.get("more_body", False)
-    await send({"type": "http.response.start", "status": 200, "headers": []})
-    await send({"type": "http.response.body", "body": b"ok"})
-"""
-
-
-def photo_of_size(megabytes: float) -> bytes:
-    """A real JPEG close to the requested size: noisy enough not to compress away."""
-    side = 1000
-    while True:
-        rng = random.Random(side)
-        noise = bytes(rng.getrandbits(8) for _ in range(side * side * 3 // 16))
-        image = Image.frombytes(
-            "RGB",
-            (side // 4, side // 4),
-            noise.ljust(side * side * 3 // 16, b"\0")[: (side // 4) ** 2 * 3],
-        )
-        image = image.resize((side, side), Image.Resampling.NEAREST)
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=95)
-        if buffer.tell() >= megabytes * 1024 * 1024 or side >= 7000:
-            return buffer.getvalue()
-        side += 500
-
-
-def start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://{HOST}:{port}/", timeout=1)
-            return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"server on port {port} did not start")
+from bench.payloads import photo_of_size
+from bench.processes import HOST, Server, clean_environment, serving
 
 
 def timed_posts(url: str, runs: int, make_request) -> list[float]:  # type: ignore[no-untyped-def]
@@ -105,44 +49,25 @@ def main() -> None:
     print(f"payload: {len(photo) / 1024 / 1024:.1f} MB JPEG, {runs} sequential posts each")
 
     with tempfile.TemporaryDirectory() as workdir:
-        receiver = Path(workdir) / "receiver.py"
-        receiver.write_text(RECEIVER)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPSCALE_")}
-        env["SNAPSCALE_DATA_DIR"] = str(Path(workdir) / "data")
+        env = {**clean_environment(), "SNAPSCALE_DATA_DIR": str(Path(workdir) / "data")}
+        logs = Path(workdir) / "logs"
 
-        port = 18731
-        server = start(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--app-dir",
-                workdir,
-                "receiver:app",
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env,
-            port,
-        )
-        try:
+        port = free_port()
+        uvicorn = [sys.executable, "-m", "uvicorn", "bench.peers.bare_asgi:app"]
+        uvicorn += ["--host", HOST, "--port", str(port), "--log-level", "warning"]
+        receiver = Server("receiver", uvicorn, env, logs / "receiver.log", port=port)
+        with serving(receiver):
             floor = timed_posts(
-                f"http://{HOST}:{port}/upload",
+                f"{receiver.url}/upload",
                 runs,
                 lambda c, u: c.post(u, files={"file": ("p.jpg", photo, "image/jpeg")}),
             )
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
 
-        port = 18732
-        server = start([sys.executable, "-m", "snapscale", "serve", "--port", str(port)], env, port)
-        try:
-            base = f"http://{HOST}:{port}"
+        port = free_port()
+        serve = [sys.executable, "-m", "snapscale", "serve", "--port", str(port)]
+        snapscale = Server("snapscale", serve, env, logs / "snapscale.log", port, "/healthz")
+        with serving(snapscale):
+            base = snapscale.url
             httpx.post(
                 f"{base}/api/v1/auth/register",
                 json={
@@ -163,9 +88,6 @@ def main() -> None:
                     u, headers=headers, files={"file": ("p.jpg", photo, "image/jpeg")}
                 ),
             )
-        finally:
-            server.terminate()
-            server.wait(timeout=15)
 
     def row(name: str, values: list[float]) -> str:
         p90 = statistics.quantiles(values, n=10)[-1]

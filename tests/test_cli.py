@@ -8,13 +8,7 @@ from snapscale.cli import main
 from snapscale.core.accounts import service as account_service
 from snapscale.core.runtime import Runtime
 from tests.conftest import TEST_SECRET
-
-
-def _env(settings) -> dict[str, str]:
-    env = {"SNAPSCALE_DATA_DIR": str(settings.data_dir), "SNAPSCALE_SECRET_KEY": TEST_SECRET}
-    if settings.database_url:
-        env["SNAPSCALE_DATABASE_URL"] = settings.database_url
-    return env
+from tests.support.servers import settings_env
 
 
 def test_help_lists_the_commands_that_work():
@@ -25,7 +19,7 @@ def test_help_lists_the_commands_that_work():
 
 
 def test_create_admin_makes_an_administrator_who_can_sign_in(settings):
-    env = _env(settings) | {"SNAPSCALE_ADMIN_PASSWORD": "a-long-admin-secret"}
+    env = settings_env(settings) | {"SNAPSCALE_ADMIN_PASSWORD": "a-long-admin-secret"}
     result = CliRunner().invoke(
         main, ["create-admin", "--username", "Boss", "--email", "boss@example.com"], env=env
     )
@@ -46,7 +40,7 @@ def test_create_admin_makes_an_administrator_who_can_sign_in(settings):
 
 
 def test_create_admin_refuses_a_weak_password_in_one_line(settings):
-    env = _env(settings) | {"SNAPSCALE_ADMIN_PASSWORD": "12345678"}
+    env = settings_env(settings) | {"SNAPSCALE_ADMIN_PASSWORD": "12345678"}
     result = CliRunner().invoke(
         main, ["create-admin", "--username", "boss", "--email", "boss@example.com"], env=env
     )

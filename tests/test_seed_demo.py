@@ -19,6 +19,7 @@ from snapscale.core.models import Comment, Follow, Like, Photo, PhotoStatus, Use
 from snapscale.core.runtime import Runtime
 from snapscale.demo.graph import make_plan
 from tests.conftest import TEST_SECRET
+from tests.support.servers import settings_env
 
 USERS, FANS = 30, 25
 SEED_DEMO = ["seed-demo", "--users", str(USERS), "--photos-per-user", "1"]
@@ -43,18 +44,8 @@ class World:
     media_keys: list[str]
 
 
-def _env(settings: Settings) -> dict[str, str]:
-    env = {"SNAPSCALE_DATA_DIR": str(settings.data_dir), "SNAPSCALE_SECRET_KEY": TEST_SECRET}
-    if settings.database_url:
-        env["SNAPSCALE_DATABASE_URL"] = settings.database_url
-    if settings.redis_url:
-        env["SNAPSCALE_REDIS_URL"] = settings.redis_url
-        env["SNAPSCALE_REDIS_PREFIX"] = settings.redis_prefix
-    return env
-
-
 def _seed(settings: Settings, *extra: str) -> Result:
-    return CliRunner().invoke(main, [*SEED_DEMO, *extra], env=_env(settings))
+    return CliRunner().invoke(main, [*SEED_DEMO, *extra], env=settings_env(settings))
 
 
 def _look(settings: Settings) -> World:

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import os
+import platform
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import click
+from click.core import ParameterSource
 
 from snapscale.config import Settings, SettingsError, load_settings
+from snapscale.production.options import SITE_THREADS
 
 if TYPE_CHECKING:
     from celery import Celery
+
+MALLOC_ARENAS = "2"
 
 
 def _settings() -> Settings:
@@ -52,32 +57,115 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--no-migrate", is_flag=True, help="Do not upgrade the database schema first.")
-def serve(host: str, port: int, no_migrate: bool) -> None:
-    """Serve the API, its docs and the site from one process."""
+@click.option("--api", "api_only", is_flag=True, help="Production: the API alone, on gunicorn.")
+@click.option("--web", "web_only", is_flag=True, help="Production: the site alone, on gunicorn.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Embedded: address to listen on."
+)
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Embedded."
+)
+@click.option(
+    "--no-migrate", is_flag=True, help="Embedded: do not upgrade the database schema first."
+)
+@click.option(
+    "--bind",
+    metavar="HOST:PORT",
+    help="--api/--web: where to listen, or unix:PATH "
+    "[default: 127.0.0.1:8000 for --api, 127.0.0.1:8001 for --web].",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    help="--api/--web: worker processes [default: CPUs for --api, CPUs + 1 for --web].",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    help=f"--web: threads per worker [default: {SITE_THREADS}].",
+)
+def serve(
+    api_only: bool,
+    web_only: bool,
+    host: str,
+    port: int,
+    no_migrate: bool,
+    bind: str | None,
+    workers: int | None,
+    threads: int | None,
+) -> None:
+    """Serve the API, its docs and the site.
+
+    Without --api or --web: everything from one process (embedded mode), after
+    upgrading the database schema.
+
+    With --api or --web: a production server (gunicorn) for that half alone; run one of
+    each behind a load balancer. It never touches the schema: run `snapscale db upgrade`
+    once per release, before starting the new servers. On SIGTERM it stops accepting,
+    lets requests in flight finish (up to SNAPSCALE_GRACEFUL_TIMEOUT_SECONDS) and exits 0.
+    """
+    settings = _settings()
+    if api_only or web_only:
+        _serve_production(settings, "api" if api_only else "web", bind, workers, threads)
+        return
+    for name, value in (("--bind", bind), ("--workers", workers), ("--threads", threads)):
+        if value is not None:
+            raise click.UsageError(f"{name} needs --api or --web.")
+
     import uvicorn
 
     from snapscale.core.migrate import upgrade
     from snapscale.embedded import EmbeddedApp
+    from snapscale.observability.logs import configure_logging
+    from snapscale.observability.sentry import init_sentry
 
-    settings = _settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     if not no_migrate:
         with _plain_errors(settings):
             upgrade(settings)
+    init_sentry(settings, "embedded")
     click.echo(f"Snapscale on http://{host}:{port}/  (API docs at http://{host}:{port}/docs)")
     uvicorn.run(
         EmbeddedApp(settings),
         host=host,
         port=port,
         log_level=settings.log_level,
+        log_config=None,  # uvicorn's lines go through configure_logging's format
+        access_log=False,  # the app writes one access line per request itself
         proxy_headers=False,
         timeout_graceful_shutdown=10,
     )
+
+
+def _serve_production(
+    settings: Settings,
+    kind: Literal["api", "web"],
+    bind: str | None,
+    workers: int | None,
+    threads: int | None,
+) -> None:
+    from snapscale.production import gunicorn_app
+    from snapscale.production.options import DEFAULT_BIND, ServerOptions, default_workers
+
+    context = click.get_current_context()
+    if context.params["api_only"] and context.params["web_only"]:
+        raise click.UsageError("Choose one of --api or --web: run one server for each.")
+    for name in ("host", "port", "no_migrate"):
+        if context.get_parameter_source(name) is not ParameterSource.DEFAULT:
+            option = "--" + name.replace("_", "-")
+            raise click.UsageError(
+                f"{option} is for the embedded server; --api and --web take --bind and "
+                "never migrate (run `snapscale db upgrade`)."
+            )
+    if kind == "api" and threads is not None:
+        raise click.UsageError("--threads is for --web; API workers are async.")
+    options = ServerOptions(
+        kind=kind,
+        bind=bind or DEFAULT_BIND[kind],
+        workers=workers or default_workers(kind),
+        threads=threads or SITE_THREADS,
+    )
+    gunicorn_app.run(settings, options)
 
 
 @main.command()
@@ -92,21 +180,52 @@ def serve(host: str, port: int, no_migrate: bool) -> None:
     help="prefork survives a crashing job; solo runs jobs in this process.",
 )
 def worker(concurrency: int | None, pool: str) -> None:
-    """Run background jobs (photo processing, clean-up) from the broker."""
+    """Run background jobs (photo processing, clean-up) from the broker.
+
+    SIGTERM is a warm shutdown: no new job is taken, the running ones finish, then the
+    worker exits 0 (a repeated SIGTERM changes nothing). SIGQUIT is a cold shutdown: the
+    running jobs stop and go straight back to the queue. After SIGKILL a running job was
+    never acknowledged: Redis hands it to another worker after
+    SNAPSCALE_JOB_VISIBILITY_TIMEOUT_SECONDS, AMQP as soon as the connection drops.
+    """
+    _limit_malloc_arenas()  # may start this command again: before anything else
+    from snapscale.observability.processes import prepare_worker_process
+
+    # First: it decides how metrics are stored, before the imports below load them.
+    prepare_worker_process(_settings())
+    from snapscale.observability.sentry import init_sentry
     from snapscale.worker.sender import QUEUE
 
     app = _celery()
-    argv = ["worker", f"--loglevel={_settings().log_level}", f"--pool={pool}"]
+    settings = _settings()
+    init_sentry(settings, "worker")
+    argv = ["worker", f"--loglevel={settings.log_level}", f"--pool={pool}"]
     argv += [f"--queues={QUEUE}", "--without-gossip", "--without-mingle"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
     app.worker_main(argv)
 
 
+def _limit_malloc_arenas() -> None:
+    """Image work in many threads makes glibc keep a memory arena per thread, and a
+    worker's memory grows with them; two arenas keep it flat. glibc reads
+    MALLOC_ARENA_MAX only as a process starts, so when it is not set the worker starts
+    itself again with it: same pid, same arguments, so signals still reach it."""
+    if "MALLOC_ARENA_MAX" in os.environ or platform.libc_ver()[0] != "glibc":
+        return
+    os.environ["MALLOC_ARENA_MAX"] = MALLOC_ARENAS
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, sys.orig_argv)  # noqa: S606 (this very command, again)
+
+
 @main.command()
 def beat() -> None:
     """Send the scheduled jobs (the sweep that re-sends lost work); run exactly one."""
+    from snapscale.observability.logs import configure_logging
+
     settings = _settings()
+    configure_logging(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _celery().start(
         [
@@ -254,6 +373,49 @@ def seed_demo(user_count: int, photos_per_user: int, seed: int, celebrity_follow
         raise click.ClickException(str(exc)) from None
     for line in summary.lines():
         click.echo(line)
+
+
+@main.command()
+@click.option("--api", "api_count", default=2, show_default=True, type=click.IntRange(1, 8))
+@click.option("--web", "web_count", default=2, show_default=True, type=click.IntRange(1, 8))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 8))
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--base-port",
+    default=18000,
+    show_default=True,
+    type=click.IntRange(1024, 65000),
+    help="The replicas listen on ports from here up (api +1.., web +101.., worker metrics +201..).",
+)
+def cluster(api_count: int, web_count: int, workers: int, port: int, base_port: int) -> None:
+    """Run the production topology on this machine: nginx balancing API and site replicas,
+    Celery workers and beat, against the configured PostgreSQL and Redis. Ctrl-C stops it."""
+    import signal
+
+    from snapscale.cluster import Cluster, ClusterError, Shape
+
+    settings = _settings()
+    shape = Shape(api=api_count, web=web_count, workers=workers, port=port, base_port=base_port)
+    try:
+        running = Cluster(settings, shape)
+    except ClusterError as exc:
+        raise click.ClickException(str(exc)) from None
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: running.request_stop())
+    try:
+        with _plain_errors(settings):
+            running.start()
+        click.echo(f"Snapscale cluster ready on {running.url}  (logs in {running.workdir}/logs)")
+        dead = running.watch()
+    except ClusterError as exc:
+        running.stop()
+        raise click.ClickException(str(exc)) from None
+    running.stop()
+    if dead is not None:
+        raise click.ClickException(
+            f"{dead.name} exited on its own; the cluster was stopped (see {running.log_of(dead)})"
+        )
+    click.echo("Snapscale cluster stopped.")
 
 
 if __name__ == "__main__":  # pragma: no cover

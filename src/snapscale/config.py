@@ -6,11 +6,13 @@ in-process cache and no servers to run. Production sets the URLs of real service
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+from limits import parse_many
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -64,6 +66,37 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(10, ge=0, le=200)
     db_pool_timeout_seconds: float = Field(5.0, gt=0, le=60)
     cookie_secure: bool = Field(False, description="Send cookies only over HTTPS.")
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Comma-separated addresses or networks of the proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed (unix: the proxy in front of "
+        "a unix socket); empty believes none.",
+    )
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated origins whose pages may call the API; "
+        "empty sends no CORS headers.",
+    )
+
+    # Rates in the limits notation: "10/minute", or several at once: "10/minute;100/hour".
+    rate_limits_enabled: bool = Field(True, description="Refuse clients over the limits below.")
+    rate_limit_per_ip: str = Field(
+        "1200/minute", description="Requests per client address, API and site together."
+    )
+    rate_limit_per_account: str = Field(
+        "1200/minute", description="Requests per signed-in account, API and site together."
+    )
+    rate_limit_login: str = Field(
+        "10/minute", description="Log-in attempts (site and API token) per client address."
+    )
+    rate_limit_login_per_account: str = Field(
+        "10/minute;50/hour", description="Log-in attempts per account name, from anywhere."
+    )
+    rate_limit_register: str = Field("30/hour", description="Sign-ups per client address.")
+    rate_limit_refresh: str = Field(
+        "30/minute", description="Refresh-token exchanges per client address."
+    )
+    rate_limit_uploads: str = Field("100/hour", description="Photo uploads per account.")
 
     storage_url: str | None = Field(
         None,
@@ -102,8 +135,45 @@ class Settings(BaseSettings):
     timeline_capacity: int = Field(800, ge=10, le=100_000)
     timeline_ttl_seconds: int = Field(3 * 86_400, ge=60)
     photo_cache_ttl_seconds: int = Field(60, ge=1, le=86_400)
+    near_cache_max_age_seconds: int = Field(
+        10,
+        ge=0,
+        le=300,
+        description="With Redis: each process keeps hot cache entries in memory for at most "
+        "this long (invalidations are broadcast at once; this bounds a lost one); 0 disables.",
+    )
     explore_cache_ttl_seconds: int = Field(60, ge=1, le=3_600)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto",
+        description="json: one JSON object per line; console: readable lines; "
+        "auto: json with PostgreSQL, console in embedded mode.",
+    )
+    worker_metrics_port: int = Field(
+        9808,
+        ge=0,
+        le=65535,
+        description="Port on which `snapscale worker` serves Prometheus metrics; 0 turns it off.",
+    )
+
+    ready_timeout_seconds: float = Field(
+        1.0, gt=0, le=30, description="How long /readyz waits for each dependency."
+    )
+    graceful_timeout_seconds: int = Field(
+        30,
+        ge=1,
+        le=3_600,
+        description="serve --api/--web: on SIGTERM, in-flight requests get this long to finish.",
+    )
+    sentry_dsn: str | None = Field(
+        None, description="Sentry DSN; unset sends nothing and leaves the SDK uninitialised."
+    )
+    sentry_environment: str | None = Field(
+        None, description="Sentry environment tag (production, staging...)."
+    )
+    sentry_traces_sample_rate: float = Field(
+        0.0, ge=0, le=1, description="Share of requests and jobs traced to Sentry."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -136,6 +206,67 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss://, amqp:// or amqps://")
         return url
 
+    @field_validator(
+        "rate_limit_per_ip",
+        "rate_limit_per_account",
+        "rate_limit_login",
+        "rate_limit_login_per_account",
+        "rate_limit_register",
+        "rate_limit_refresh",
+        "rate_limit_uploads",
+    )
+    @classmethod
+    def _rate_notation(cls, rate: str) -> str:
+        try:
+            items = parse_many(rate)
+        except ValueError:
+            raise ValueError(
+                f"{rate!r} is not a rate like 10/minute or 10/minute;100/hour"
+            ) from None
+        if any(item.amount < 1 for item in items):
+            raise ValueError(
+                f"{rate!r} allows nothing (SNAPSCALE_RATE_LIMITS_ENABLED=false turns limits off)"
+            )
+        return rate
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _known_proxies(cls, value: str) -> str:
+        for entry in split_list(value):
+            if entry == "unix":  # the proxy in front of a unix-socket bind
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address, a network (like 10.0.0.0/8) or unix"
+                ) from None
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _known_origins(cls, value: str) -> str:
+        for origin in split_list(value):
+            scheme, sep, host = origin.partition("://")
+            if origin != "*" and (
+                scheme not in ("http", "https") or not sep or not host or "/" in host
+            ):
+                raise ValueError(
+                    f"{origin!r} is not an origin like https://app.example.com "
+                    "(scheme, host and port only) or *"
+                )
+        return value
+
+    @field_validator("sentry_dsn")
+    @classmethod
+    def _known_sentry_dsn(cls, dsn: str | None) -> str | None:
+        # An empty value (SNAPSCALE_SENTRY_DSN= in a compose file) means "off", not an error.
+        if not dsn:
+            return None
+        if not dsn.startswith(("https://", "http://")):
+            raise ValueError("must look like https://<key>@<host>/<project>")
+        return dsn
+
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:
         if self.is_postgres and self.secret_key is None:
@@ -143,6 +274,14 @@ class Settings(BaseSettings):
                 "SNAPSCALE_SECRET_KEY is required when SNAPSCALE_DATABASE_URL is PostgreSQL"
             )
         return self
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        return split_list(self.forwarded_allow_ips)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return split_list(self.cors_origins)
 
     @property
     def is_postgres(self) -> bool:
@@ -165,6 +304,11 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+def split_list(value: str) -> list[str]:
+    """The entries of a comma-separated setting, blanks dropped."""
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
 
 
 class SettingsError(Exception):

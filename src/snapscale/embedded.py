@@ -22,7 +22,16 @@ from snapscale.web.app import create_site
 from snapscale.web.core_access import SiteCore
 from snapscale.wiring import build_runtime
 
-API_PATHS = ("/api/", "/docs", "/redoc", "/openapi.json", "/healthz", "/media/")
+API_PATHS = (
+    "/api/",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/media/",
+)
 
 Scope = dict[str, Any]
 ASGIApp = Any

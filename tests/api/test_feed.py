@@ -7,8 +7,11 @@ import httpx
 import pytest
 import redis
 from asgi_lifespan import LifespanManager
+from sqlalchemy import select, update
 
 from snapscale.api.app import create_api
+from snapscale.core.accounts import service as account_service
+from snapscale.core.models import User
 from tests.support import images
 from tests.support.factories import signed_in_user
 from tests.support.photos import finish_jobs, upload
@@ -179,6 +182,59 @@ async def test_a_big_accounts_photos_reach_all_its_followers(small_fanout_api, s
     _flush_redis(settings)
     for fan in fans:
         assert await _feed_ids(api, fan) == [star_photo, friend_photo]
+
+
+async def test_an_account_crossing_the_big_threshold_stays_in_its_followers_feeds(
+    small_fanout_api,
+):
+    api = small_fanout_api
+    star, first_fan, second_fan, passer_by, newcomer = [await signed_in_user(api) for _ in range(5)]
+    for fan in (first_fan, second_fan):
+        await _follow(api, fan, star)
+        await _feed_ids(api, fan)  # timelines and big-followee lists now exist
+    fanned_out = await _post(api, star, 1)
+
+    await _follow(api, passer_by, star)  # 3 followers: now merged at read time
+    merged = await _post(api, star, 2)
+    for fan in (first_fan, second_fan, passer_by):
+        assert await _feed_ids(api, fan) == [merged, fanned_out]
+
+    unfollowed = await api.delete(
+        f"/api/v1/users/{star.username}/follow", headers=passer_by.headers
+    )
+    assert unfollowed.status_code == 204
+    await finish_jobs(api)  # 2 followers again: fanned out from now on
+    # Following someone new makes the feed recompute which big accounts it merges; the
+    # photo posted while the star was big must still be there.
+    await _follow(api, first_fan, newcomer)
+    later = await _post(api, star, 3)
+    for fan in (first_fan, second_fan):
+        assert await _feed_ids(api, fan) == [later, merged, fanned_out]
+    assert await _feed_ids(api, passer_by) == []
+
+
+async def test_a_deactivated_accounts_photos_leave_feeds_and_explore(api):
+    reader, author, moderator = [await signed_in_user(api) for _ in range(3)]
+    await _follow(api, reader, author)
+    photo = await _post(api, author, 1)
+    assert await _feed_ids(api, reader) == [photo]
+    runtime = api.runtime
+    async with runtime.unit_of_work() as uow:
+        await uow.session.execute(
+            update(User).where(User.username == moderator.username).values(is_admin=True)
+        )
+        ids = dict((await uow.session.execute(select(User.username, User.id))).all())
+        await uow.commit()
+
+    await runtime.run(
+        account_service.deactivate,
+        user_id=ids[author.username],
+        admin_id=ids[moderator.username],
+    )
+
+    assert await _feed_ids(api, reader) == []
+    explored = (await api.get("/api/v1/explore")).json()["items"]
+    assert photo not in [item["id"] for item in explored]
 
 
 async def test_explore_ranks_recent_photos_by_likes(api):

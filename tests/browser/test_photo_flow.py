@@ -33,6 +33,8 @@ def image_loaded(page: Page, selector: str) -> None:
     page.wait_for_function(
         "s => { const i = document.querySelector(s); return !!i && i.complete; }",
         arg=selector,
+        # A timer, not animation frames: a page with JavaScript off never asks for a frame.
+        polling=100,
         timeout=READY_SECONDS * 1000,
     )
     assert page.locator(selector).evaluate("i => i.naturalWidth") > 0

@@ -1,7 +1,12 @@
+import multiprocessing
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from snapscale.core import ids
 from snapscale.core.ids import MAX_ID, IdGenerator, created_at_of
+from snapscale.core.runtime import Runtime
 
 
 def test_ids_are_unique_and_increasing_across_threads():
@@ -35,3 +40,28 @@ def test_ids_carry_their_creation_time_and_node():
 def test_different_nodes_never_collide_in_the_same_millisecond():
     a, b = IdGenerator(node_id=1), IdGenerator(node_id=2)
     assert not {a() for _ in range(5000)} & {b() for _ in range(5000)}
+
+
+def test_a_forked_worker_makes_ids_on_a_node_of_its_own(monkeypatch):
+    # gunicorn and Celery fork their workers from a parent that already imported the
+    # generator: sharing its node, two workers could make the same id in one millisecond.
+    ids.configure_node(1023)
+    monkeypatch.setattr(ids.secrets, "randbelow", lambda _: 7)  # the child's "random" draw
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        child_node = pool.apply(_node_after_fork, (0,))
+    assert (ids.node_id(), child_node) == (1023, 7)
+
+
+def _node_after_fork(_: int) -> int:
+    return ids.node_id()
+
+
+async def test_processes_sharing_redis_claim_different_nodes(settings):
+    if not settings.redis_url:
+        pytest.skip("node ids are claimed from Redis")
+    claimed = []
+    for _ in range(3):
+        runtime = Runtime(settings)
+        claimed.append(ids.node_id())
+        await runtime.aclose()
+    assert len(set(claimed)) == 3

@@ -68,8 +68,13 @@ async def test_a_rolled_back_edit_leaves_the_cache_alone(runtime):
 
 @pytest.fixture
 def redis_backed_settings(settings: Settings, private_redis: RedisServer) -> Settings:
+    # The shared Redis layer itself, without the near cache in front (tested on its own).
     return settings.model_copy(
-        update={"redis_url": private_redis.url, "redis_prefix": "outage-test:"}
+        update={
+            "redis_url": private_redis.url,
+            "redis_prefix": "outage-test:",
+            "near_cache_max_age_seconds": 0,
+        }
     )
 
 

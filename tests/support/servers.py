@@ -19,6 +19,8 @@ from pathlib import Path
 import asyncpg
 import redis
 
+from snapscale.config import Settings
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -151,3 +153,14 @@ def flush_prefix(url: str, prefix: str) -> None:
             client.delete(*keys)
     finally:
         client.close()
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment a `snapscale` process needs to run with these settings: this
+    process's environment without any SNAPSCALE_ variable, plus every setting given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPSCALE_")}
+    for name, value in settings.model_dump(exclude_none=True).items():
+        if name == "secret_key":
+            value = settings.signing_key
+        env[f"SNAPSCALE_{name.upper()}"] = str(value)
+    return env

@@ -9,6 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -19,21 +22,13 @@ from snapscale.api.app import create_api
 from snapscale.config import Settings
 from snapscale.core.models import Photo
 from tests.support import images
-from tests.support.factories import signed_in_user
+from tests.support.factories import SignedIn, signed_in_user
 from tests.support.photos import upload
+from tests.support.servers import settings_env
 
 pytestmark = pytest.mark.parametrize("stack", ["postgresql"], indirect=True)
 
 WAIT_SECONDS = 90
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAPSCALE_")}
-    for name, value in settings.model_dump(exclude_none=True).items():
-        if name == "secret_key":
-            value = settings.signing_key
-        env[f"SNAPSCALE_{name.upper()}"] = str(value)
-    return env
 
 
 @pytest.fixture
@@ -55,7 +50,7 @@ def _start_worker(settings: Settings, tmp_path: Path, module: list[str], extra_e
     log = (tmp_path / "worker.log").open("wb")
     return subprocess.Popen(
         [sys.executable, *module],
-        env=_env(settings) | (extra_env or {}),
+        env=settings_env(settings) | (extra_env or {}),
         cwd=Path(__file__).resolve().parents[2],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -103,7 +98,19 @@ async def test_a_real_worker_processes_an_upload(api, production, tmp_path):
     assert len(keys) == 4
 
 
-async def test_killing_the_worker_mid_job_still_ends_ready_exactly_once(api, production, tmp_path):
+@dataclass
+class SlowJob:
+    worker: subprocess.Popen[bytes]
+    user: SignedIn
+    photo_id: str
+    marker: Path  # the slow worker writes the pid of each pool child that starts the job
+    pool_child: int
+
+
+@asynccontextmanager
+async def slow_job(api, production: Settings, tmp_path: Path) -> AsyncIterator[SlowJob]:
+    """A slow worker (see tests/support/slow_worker.py) whose pool child is mid-way through
+    processing a fresh upload; the worker is stopped at the end."""
     marker = tmp_path / "attempts.log"
     worker = _start_worker(
         production,
@@ -114,17 +121,20 @@ async def test_killing_the_worker_mid_job_still_ends_ready_exactly_once(api, pro
     try:
         user = await signed_in_user(api)
         photo_id = (await upload(api, user.headers, images.jpeg(1600, 1200))).json()["id"]
-
         deadline = time.monotonic() + WAIT_SECONDS
         while not (marker.exists() and marker.read_text().strip()):
             assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
             await asyncio.sleep(0.1)
-        first_pid = int(marker.read_text().split()[0])
-        os.kill(first_pid, signal.SIGKILL)  # the pool child running the job, mid-job
-
-        photo = await _wait_until_settled(api, photo_id, user.headers)
+        yield SlowJob(worker, user, photo_id, marker, int(marker.read_text().split()[0]))
     finally:
         _stop_worker(worker)
+
+
+async def test_killing_the_worker_mid_job_still_ends_ready_exactly_once(api, production, tmp_path):
+    async with slow_job(api, production, tmp_path) as job:
+        first_pid, marker, photo_id = job.pool_child, job.marker, job.photo_id
+        os.kill(first_pid, signal.SIGKILL)  # the pool child running the job, mid-job
+        photo = await _wait_until_settled(api, photo_id, job.user.headers)
 
     log = (tmp_path / "worker.log").read_text()
     assert photo["status"] == "ready", log

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from snapscale.core.errors import DomainError, FieldError
+from snapscale.core.ratelimit import RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,18 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def rate_limited_response(request: Request, exc: RateLimited) -> JSONResponse:
+    """The 429, with Retry-After and the RateLimit headers of the limit that refused."""
+    return problem_response(
+        request, 429, exc.detail, title=exc.title, slug=exc.slug, headers=exc.decision.headers()
+    )
+
+
+async def _rate_limited(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RateLimited)
+    return rate_limited_response(request, exc)
+
+
 def _from_field_error(error: FieldError) -> ProblemFieldError:
     return ProblemFieldError(field=error.field, location=error.location, detail=error.message)
 
@@ -155,6 +168,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RateLimited, _rate_limited)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -20,6 +20,8 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from snapscale.observability import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -40,12 +42,23 @@ class Cache(Protocol):
 class MemoryCache:
     """A bounded, thread-safe LRU with per-entry expiry."""
 
-    def __init__(self, max_entries: int = 10_000) -> None:
+    def __init__(self, max_entries: int = 10_000, *, count_lookups: bool = True) -> None:
         self._max_entries = max_entries
+        # A near cache's local layer is not counted: its misses go on to Redis, which is.
+        self._count_lookups = count_lookups
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._lock = threading.Lock()
 
     async def get(self, key: str) -> bytes | None:
+        return (await self.get_many([key]))[0]
+
+    async def get_many(self, keys: list[str]) -> list[bytes | None]:
+        found = [self._lookup(key) for key in keys]
+        if self._count_lookups:
+            metrics.count_cache_lookups(keys, found)
+        return found
+
+    def _lookup(self, key: str) -> bytes | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
@@ -56,9 +69,6 @@ class MemoryCache:
                 return None
             self._entries.move_to_end(key)
             return value
-
-    async def get_many(self, keys: list[str]) -> list[bytes | None]:
-        return [await self.get(key) for key in keys]
 
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
         await self.set_many({key: value}, ttl_seconds)
@@ -109,17 +119,15 @@ class RedisCache:
         self._breaker = breaker or CircuitBreaker()
 
     async def get(self, key: str) -> bytes | None:
-        if self._breaker.is_open:
-            return None
-        try:
-            value = await self._client.get(self._prefix + key)
-        except (RedisError, OSError) as exc:
-            self._failed("get", exc)
-            return None
-        self._breaker.record_success()
-        return value if isinstance(value, bytes) else None
+        return (await self.get_many([key]))[0]
 
     async def get_many(self, keys: list[str]) -> list[bytes | None]:
+        found = await self._fetch_many(keys)
+        # Skipped or failed reads count as misses: the caller goes to the database.
+        metrics.count_cache_lookups(keys, found)
+        return found
+
+    async def _fetch_many(self, keys: list[str]) -> list[bytes | None]:
         if self._breaker.is_open or not keys:
             return [None] * len(keys)
         try:

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
@@ -87,12 +87,15 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 15})
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         return engine
+    # No pool_pre_ping: it costs a round trip on every checkout, about as much as the
+    # query a profile read makes. A connection found dead instead fails its request (503)
+    # and marks every connection opened before it stale, so after a database restart the
+    # pool reconnects on the next checkout rather than failing once per connection.
     return create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={"timeout": settings.db_pool_timeout_seconds},
     )
@@ -109,6 +112,45 @@ def _tune_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+# HTTP methods that must not change anything: both front ends give their requests a
+# read-only unit of work.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for units of work that only read (GET requests).
+
+    They run in autocommit mode: no BEGIN and COMMIT round trips around a request that
+    makes one or two queries (each statement still sees a consistent snapshot). Any
+    write through them is refused, so a read-only unit of work cannot half-apply one."""
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"),
+        expire_on_commit=False,
+        autoflush=False,
+        sync_session_class=ReadOnlySession,
+    )
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A write was attempted in a read-only unit of work: a programming error."""
+
+
+class ReadOnlySession(Session):
+    pass
+
+
+@event.listens_for(ReadOnlySession, "do_orm_execute")
+def _refuse_writes(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        raise ReadOnlyViolation(f"write in a read-only unit of work: {state.statement}")
+
+
+@event.listens_for(ReadOnlySession, "before_flush")
+def _refuse_flushes(session: Session, *_: object) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnlyViolation("changes flushed in a read-only unit of work")
 
 
 async def insert_or_ignore(session: AsyncSession, model: type[Base], **values: Any) -> bool:
@@ -143,8 +185,11 @@ class UnitOfWork:
     succeeded; ``after_rollback`` steps undo what a failed request did outside the
     database (deleting a file it already stored)."""
 
-    def __init__(self, session: AsyncSession, resources: Resources) -> None:
+    def __init__(
+        self, session: AsyncSession, resources: Resources, *, read_only: bool = False
+    ) -> None:
         self.session = session
+        self.read_only = read_only
         self.settings = resources.settings
         self.cache = resources.cache
         self.storage = resources.storage
@@ -160,7 +205,8 @@ class UnitOfWork:
         self._after_rollback.append(callback)
 
     async def commit(self) -> None:
-        await self.session.commit()
+        if not self.read_only:  # an autocommit session has nothing to commit
+            await self.session.commit()
         self._after_rollback.clear()
         # The data is committed; a failed side effect must not turn a saved change into
         # an error for the client. Each step bounds its own damage (cache TTLs, job sweeps).

@@ -8,6 +8,7 @@ them, so tables can later be sharded without renumbering.
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
@@ -68,10 +69,27 @@ _generator = IdGenerator(secrets.randbelow(MAX_NODE + 1))
 
 
 def configure_node(node_id: int | None) -> None:
-    """Pin this process's node id (from settings); unset keeps the random one."""
+    """Use this node id from now on (settings, or one claimed from Redis); None keeps the
+    random one."""
     global _generator
     if node_id is not None and node_id != _generator.node_id:
         _generator = IdGenerator(node_id)
+
+
+def node_id() -> int:
+    return _generator.node_id
+
+
+def _after_fork_in_child() -> None:
+    # A forked worker (gunicorn, Celery's pool) inherits its parent's generator: with the
+    # same node id, two workers making ids in the same millisecond would make the same id.
+    # So the child draws a random node of its own; a child that builds its own Runtime
+    # then takes the node its settings or Redis give it.
+    global _generator
+    _generator = IdGenerator(secrets.randbelow(MAX_NODE + 1))
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def new_id() -> int:

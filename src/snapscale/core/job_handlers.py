@@ -14,4 +14,5 @@ HANDLERS: Mapping[str, JobHandler] = {
     "photos.sweep": photo_jobs.sweep,
     "feed.fan_out": feed_jobs.fan_out,
     "feed.remove": feed_jobs.remove,
+    "feed.backfill_followers": feed_jobs.backfill_followers,
 }

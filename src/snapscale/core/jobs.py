@@ -21,6 +21,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from snapscale.core.errors import Unavailable
+from snapscale.observability.context import current_request_id, job_scope
+from snapscale.observability.jobs import job_finished, job_started
 
 if TYPE_CHECKING:
     from snapscale.core.db import UnitOfWork
@@ -110,16 +112,27 @@ class InProcessJobs:
         handler = self._handlers[name]
         async with self._one_at_a_time:
             self._waiting_since.pop(asyncio.current_task(), None)  # started: not waiting
-            for attempt in range(1, IN_PROCESS_ATTEMPTS + 1):
-                try:
-                    await handler(self._runtime, **kwargs)
+            # This task was made in the sender's context, so the request id is still there.
+            with job_scope(name, request_id=current_request_id()):
+                await self._attempts(name, handler, kwargs)
+
+    async def _attempts(self, name: str, handler: JobHandler, kwargs: JobArgs) -> None:
+        for attempt in range(1, IN_PROCESS_ATTEMPTS + 1):
+            job_started(name)
+            started = time.perf_counter()
+            try:
+                await handler(self._runtime, **kwargs)
+            except Exception as exc:
+                final = not is_transient(exc) or attempt == IN_PROCESS_ATTEMPTS
+                job_finished(name, "failed" if final else "retried", time.perf_counter() - started)
+                if final:
+                    log.exception("job %s %s failed", name, kwargs)
                     return
-                except Exception as exc:
-                    if not is_transient(exc) or attempt == IN_PROCESS_ATTEMPTS:
-                        log.exception("job %s %s failed", name, kwargs)
-                        return
-                    log.warning("job %s %s: %s; retrying", name, kwargs, exc)
-                    await asyncio.sleep(IN_PROCESS_BACKOFF_SECONDS * 2 ** (attempt - 1))
+                log.warning("job %s %s: %s; retrying", name, kwargs, exc)
+                await asyncio.sleep(IN_PROCESS_BACKOFF_SECONDS * 2 ** (attempt - 1))
+            else:
+                job_finished(name, "succeeded", time.perf_counter() - started)
+                return
 
     async def wait_idle(self, limit_seconds: float | None = None) -> None:
         """Wait until every job sent so far (and any they sent) has finished."""

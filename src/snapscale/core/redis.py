@@ -39,3 +39,16 @@ def sync_client(settings: Settings) -> redis.Redis:
         retry=redis.retry.Retry(NoBackoff(), 0),
         health_check_interval=HEALTH_CHECK_SECONDS,
     )
+
+
+def subscriber_client(settings: Settings) -> redis.asyncio.Redis:
+    """For pub/sub listeners, which wait for messages indefinitely: no read timeout, but
+    a short connect timeout and TCP keepalive so a dead server is noticed."""
+    assert settings.redis_url is not None
+    return redis.asyncio.Redis.from_url(
+        settings.redis_url,
+        socket_timeout=None,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+        socket_keepalive=True,
+        retry=redis.asyncio.retry.Retry(NoBackoff(), 0),
+    )

@@ -7,23 +7,34 @@ nothing here holds user state, so any replica can serve any request.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Concatenate, ParamSpec, TypeVar
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from snapscale.config import Settings
 from snapscale.core import ids
 from snapscale.core import redis as redis_clients
 from snapscale.core.cache import Cache, MemoryCache, RedisCache
 from snapscale.core.cpu import CpuRunner, ThreadRunner
-from snapscale.core.db import UnitOfWork, create_engine, create_session_factory
+from snapscale.core.db import (
+    UnitOfWork,
+    create_engine,
+    create_read_session_factory,
+    create_session_factory,
+)
 from snapscale.core.errors import DomainError
 from snapscale.core.feed.timelines import RedisTimelines
 from snapscale.core.job_handlers import HANDLERS
 from snapscale.core.jobs import InProcessJobs, JobSender
+from snapscale.core.live_stats import LiveStats
+from snapscale.core.near_cache import NearCache
 from snapscale.core.storage import Storage, create_storage
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -37,11 +48,28 @@ def process_cache() -> MemoryCache:
     return _process_cache
 
 
+def _claim_node(settings: Settings) -> int | None:
+    """With Redis, a node id for this process from a shared counter, so up to 1,024 live
+    processes never share one; None (a random node) if Redis cannot be asked now."""
+    if not settings.redis_url:
+        return None
+    client = redis_clients.sync_client(settings)
+    try:
+        return int(client.incr(f"{settings.redis_prefix}id-node-counter")) % (ids.MAX_NODE + 1)
+    except (RedisError, OSError):
+        log.warning("no node id from Redis; using a random one")
+        return None
+    finally:
+        client.close()
+
+
 class Runtime:
     def __init__(
         self, settings: Settings, *, jobs: JobSender | None = None, cpu: CpuRunner | None = None
     ) -> None:
-        ids.configure_node(settings.node_id)
+        ids.configure_node(
+            settings.node_id if settings.node_id is not None else _claim_node(settings)
+        )
         self.settings = settings
         self.storage: Storage = create_storage(settings)
         if jobs is None:
@@ -54,6 +82,7 @@ class Runtime:
         self.cpu: CpuRunner = cpu or ThreadRunner()
         self.engine = create_engine(settings)
         self.session_factory = create_session_factory(self.engine)
+        self.read_session_factory = create_read_session_factory(self.engine)
         self.redis: Redis | None = None
         self.cache: Cache
         # Home timelines need a shared store; without Redis the feed is read from SQL.
@@ -61,6 +90,14 @@ class Runtime:
         if settings.redis_url:
             self.redis = redis_clients.async_client(settings)
             self.cache = RedisCache(self.redis, prefix=settings.redis_prefix)
+            if settings.near_cache_max_age_seconds:
+                self.cache = NearCache(
+                    self.cache,
+                    publisher=self.redis,
+                    subscriber=redis_clients.subscriber_client(settings),
+                    channel=f"{settings.redis_prefix}cache-invalidations",
+                    max_age=settings.near_cache_max_age_seconds,
+                )
             self.timelines = RedisTimelines(
                 self.redis,
                 prefix=settings.redis_prefix,
@@ -69,12 +106,19 @@ class Runtime:
             )
         else:
             self.cache = _process_cache
+        # Request figures for the admin dashboard, summed across replicas through Redis.
+        self.live_stats = LiveStats(
+            redis_clients.sync_client(settings) if settings.redis_url else None,
+            prefix=settings.redis_prefix,
+        )
 
     @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
-        """A unit of work that rolls back unless the caller commits it."""
-        async with self.session_factory() as session:
-            uow = UnitOfWork(session, self)
+    async def unit_of_work(self, *, read_only: bool = False) -> AsyncIterator[UnitOfWork]:
+        """A unit of work that rolls back unless the caller commits it. A read-only one
+        skips the transaction round trips and refuses writes."""
+        factory = self.read_session_factory if read_only else self.session_factory
+        async with factory() as session:
+            uow = UnitOfWork(session, self, read_only=read_only)
             try:
                 yield uow
             except DomainError as exc:
@@ -94,13 +138,34 @@ class Runtime:
         **kwargs: P.kwargs,
     ) -> R:
         """Call one service in its own unit of work and commit it."""
-        async with self.unit_of_work() as uow:
+        return await self.run_in(service, False, *args, **kwargs)
+
+    async def read(
+        self,
+        service: Callable[Concatenate[UnitOfWork, P], Awaitable[R]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R:
+        """Call one service that only reads, in a read-only unit of work."""
+        return await self.run_in(service, True, *args, **kwargs)
+
+    async def run_in(
+        self,
+        service: Callable[Concatenate[UnitOfWork, P], Awaitable[R]],
+        read_only: bool,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R:
+        async with self.unit_of_work(read_only=read_only) as uow:
             result = await service(uow, *args, **kwargs)
             await uow.commit()
             return result
 
     async def aclose(self) -> None:
+        await self.live_stats.aclose()
         await self.jobs.aclose()
+        if isinstance(self.cache, NearCache):
+            await self.cache.aclose()
         self.storage.close()
         if self._owns_cpu:
             self.cpu.close()

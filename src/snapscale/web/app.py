@@ -11,10 +11,11 @@ from flask_wtf.csrf import CSRFProtect
 
 from snapscale.config import Settings
 from snapscale.core import redis as redis_clients
-from snapscale.web import auth, errors, formatting, navigation
+from snapscale.observability import wsgi as site_observability
+from snapscale.web import auth, errors, formatting, http_layers, navigation, probes
 from snapscale.web.core_access import EXTENSION_KEY, SiteCore
 from snapscale.web.sessions import ResilientRedisSessionInterface
-from snapscale.web.views import accounts, main, photos, profiles, social
+from snapscale.web.views import accounts, admin, main, photos, profiles, social
 
 SESSION_LIFETIME = timedelta(days=14)
 
@@ -32,6 +33,10 @@ def create_site(settings: Settings, *, core: SiteCore | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.cookie_secure,
+        # Flask-Login's remember-me cookie, should it ever be set, like the session's.
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.cookie_secure,
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         WTF_CSRF_TIME_LIMIT=int(SESSION_LIFETIME.total_seconds()),
         MAX_CONTENT_LENGTH=1024 * 1024,
@@ -47,13 +52,17 @@ def create_site(settings: Settings, *, core: SiteCore | None = None) -> Flask:
         )
     # Before CSRFProtect: its check reads the form, and that is when the body limit applies.
     app.before_request(photos.allow_photo_uploads)
+    http_layers.install(app, settings)
     CSRFProtect(app)
     auth.install(app)
     errors.install(app)
     formatting.install(app)
     app.add_template_global(navigation.here)
-    for blueprint in (main.bp, accounts.bp, profiles.bp, photos.bp, social.bp):
+    for blueprint in (main.bp, accounts.bp, profiles.bp, photos.bp, social.bp, probes.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(admin.bp)
+    # Last, so it wraps every other layer: each response gets its request id and is counted.
+    site_observability.install(app, core)
     return app
 
 

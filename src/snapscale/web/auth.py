@@ -11,6 +11,7 @@ from flask_login import LoginManager, UserMixin, login_user, logout_user
 
 from snapscale.core.accounts import service as account_service
 from snapscale.core.models import User
+from snapscale.observability.context import bind_user
 from snapscale.web.core_access import run
 
 
@@ -35,7 +36,10 @@ def _load_user(session_user_id: str) -> SiteUser | None:
     if not (user_id.isdigit() and version.isdigit()):
         return None
     user = run(account_service.user_for_session, user_id=int(user_id), token_version=int(version))
-    return SiteUser.of(user) if user is not None else None
+    if user is None:
+        return None
+    bind_user(user.id)  # the request's log lines and access line name the account
+    return SiteUser.of(user)
 
 
 def start_session(user: User) -> None:

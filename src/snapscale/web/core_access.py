@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 
 from snapscale.config import Settings
-from snapscale.core.db import UnitOfWork
+from snapscale.core.db import SAFE_METHODS, UnitOfWork
 from snapscale.core.runtime import Runtime
 from snapscale.core.sync_bridge import LoopBridge
 from snapscale.wiring import build_runtime
@@ -42,10 +42,12 @@ class SiteCore:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> R:
-        """Call one core service in its own committed unit of work and wait for it."""
+        """Call one core service in its own committed unit of work and wait for it; while
+        answering a GET, a read-only one."""
+        read_only = has_request_context() and request.method in SAFE_METHODS
 
         async def in_unit_of_work() -> R:
-            return await self.runtime.run(service, *args, **kwargs)
+            return await self.runtime.run_in(service, read_only, *args, **kwargs)
 
         return self.bridge.call(in_unit_of_work)
 

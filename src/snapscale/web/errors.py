@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from snapscale.core.errors import DomainError
+from snapscale.core.ratelimit import RateLimited
 from snapscale.web.sessions import session_store_is_down
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,11 @@ def install(app: Flask) -> None:
             "For your safety, forms only work for a while and only from this site. "
             "Go back, reload the page, and try again.",
         )
+
+    @app.errorhandler(RateLimited)
+    def rate_limited(error: RateLimited) -> tuple[str, int, dict[str, str]]:
+        page = render_template("rate_limited.html", decision=error.decision)
+        return page, 429, error.decision.headers()
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError) -> tuple[str, int]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from celery import Celery
 
 from snapscale.config import Settings
+from snapscale.observability import worker as worker_observability
 from snapscale.worker import tasks
 from snapscale.worker.sender import QUEUE
 
@@ -52,4 +53,5 @@ def create_celery(settings: Settings) -> Celery:
         },
     )
     tasks.register(app, settings)
+    worker_observability.install(app, settings)
     return app

@@ -9,10 +9,13 @@ import time
 from celery import Celery
 
 from snapscale.core.jobs import Backlog, JobArgs
+from snapscale.observability.context import current_request_id
 
 QUEUE = "snapscale"
 # Each job carries the wall-clock time it was sent, so a queue's oldest job can be aged.
 SENT_AT_HEADER = "snapscale_sent_at"
+# ...and the id of the request that sent it, so the job's log lines can be found with it.
+REQUEST_ID_HEADER = "snapscale_request_id"
 
 
 class CeleryJobs:
@@ -20,10 +23,12 @@ class CeleryJobs:
         self._app = app
 
     async def send(self, name: str, kwargs: JobArgs) -> None:
+        headers: dict[str, object] = {SENT_AT_HEADER: time.time()}
+        request_id = current_request_id()
+        if request_id is not None:
+            headers[REQUEST_ID_HEADER] = request_id
         # kombu publishes synchronously; keep the event loop free while it does.
-        await asyncio.to_thread(
-            self._app.send_task, name, kwargs=kwargs, headers={SENT_AT_HEADER: time.time()}
-        )
+        await asyncio.to_thread(self._app.send_task, name, kwargs=kwargs, headers=headers)
 
     async def backlog(self) -> Backlog:
         return await asyncio.to_thread(queue_backlog, self._app)

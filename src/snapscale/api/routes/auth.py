@@ -7,6 +7,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from snapscale.api.deps import UoW
 from snapscale.api.problems import problem_responses
+from snapscale.api.ratelimit import limit_log_in, limit_refresh, limit_registration
 from snapscale.core.accounts import service as account_service
 from snapscale.core.accounts.schemas import Account, RefreshRequest, Registration, TokenPair
 
@@ -20,6 +21,7 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
     "/register",
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(409, 415, 422),
+    dependencies=[Depends(limit_registration)],
     summary="Create an account",
 )
 async def register(data: Registration, uow: UoW, response: Response) -> Account:
@@ -31,6 +33,7 @@ async def register(data: Registration, uow: UoW, response: Response) -> Account:
 @router.post(
     "/token",
     responses=problem_responses(401, 422),
+    dependencies=[Depends(limit_log_in)],
     summary="Sign in with username (or email) and password",
 )
 async def token(
@@ -43,6 +46,7 @@ async def token(
 @router.post(
     "/refresh",
     responses=problem_responses(401, 415, 422),
+    dependencies=[Depends(limit_refresh)],
     summary="Trade a refresh token for a new token pair",
 )
 async def refresh(body: RefreshRequest, uow: UoW, response: Response) -> TokenPair:

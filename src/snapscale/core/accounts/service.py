@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +17,7 @@ from snapscale.core.accounts.schemas import (
     Registration,
     TokenPair,
 )
+from snapscale.core.admin import audit
 from snapscale.core.db import UnitOfWork, utcnow
 from snapscale.core.errors import (
     AuthenticationFailed,
@@ -23,6 +25,7 @@ from snapscale.core.errors import (
     FieldError,
     InvalidInput,
     NotFound,
+    PermissionDenied,
 )
 from snapscale.core.ids import new_id
 from snapscale.core.models import RefreshToken, User
@@ -50,7 +53,7 @@ async def register(uow: UnitOfWork, *, data: Registration, is_admin: bool = Fals
         email=data.email,
         display_name=data.display_name,
         bio="",
-        password_hash=security.hash_password(data.password),
+        password_hash=await asyncio.to_thread(security.hash_password, data.password),
         is_active=True,
         is_admin=is_admin,
         token_version=1,
@@ -66,11 +69,13 @@ async def authenticate(uow: UnitOfWork, *, login: str, password: str) -> User:
     # compare text holding a NUL: such a login matches nobody, without asking.
     user = await repository.get_user_by_login(uow.session, login) if login.isprintable() else None
     # Verify even when there is no user, so both failures take the same time.
-    valid = security.verify_password(user.password_hash if user else None, password)
+    valid = await asyncio.to_thread(
+        security.verify_password, user.password_hash if user else None, password
+    )
     if user is None or not valid or not user.is_active:
         raise AuthenticationFailed(BAD_CREDENTIALS)
     if security.password_needs_rehash(user.password_hash):
-        user.password_hash = security.hash_password(password)
+        user.password_hash = await asyncio.to_thread(security.hash_password, password)
     return user
 
 
@@ -184,17 +189,64 @@ async def update_profile(uow: UnitOfWork, *, user_id: int, changes: ProfileUpdat
 async def change_password(uow: UnitOfWork, *, user_id: int, change: PasswordChange) -> TokenPair:
     """Set a new password, end every other session and token, and sign this client in again."""
     user = await _existing_user(uow, user_id)
-    if not security.verify_password(user.password_hash, change.current_password):
+    if not await asyncio.to_thread(
+        security.verify_password, user.password_hash, change.current_password
+    ):
         raise InvalidInput.for_field("current_password", "is not your current password")
     if change.new_password.lower() in {user.username, user.email.lower()}:
         raise InvalidInput.for_field(
             "new_password", "must not be the same as the username or email"
         )
-    user.password_hash = security.hash_password(change.new_password)
+    user.password_hash = await asyncio.to_thread(security.hash_password, change.new_password)
     user.token_version += 1
     user.updated_at = utcnow()
     await repository.revoke_user_tokens(uow.session, user.id, utcnow())
     return await _issue_tokens(uow, user=user, family_id=new_id())
+
+
+async def require_admin(uow: UnitOfWork, *, user_id: int) -> User:
+    """The acting administrator; anyone else (or a deactivated admin) is refused."""
+    user = await repository.get_user(uow.session, user_id)
+    if user is None or not user.is_active or not user.is_admin:
+        raise PermissionDenied("Only administrators may do that.")
+    return user
+
+
+async def deactivate(uow: UnitOfWork, *, user_id: int, admin_id: int) -> Account:
+    """Moderation: the account can no longer sign in, every session and token it holds
+    ends at once, and its profile and photos stop being shown. Reversible."""
+    await require_admin(uow, user_id=admin_id)
+    if user_id == admin_id:
+        raise InvalidInput("You cannot deactivate your own account.")
+    user = await _any_user(uow, user_id)
+    if user.is_active:
+        user.is_active = False
+        # Like a password change: access tokens and site sessions carry the old version.
+        user.token_version += 1
+        user.updated_at = utcnow()
+        await repository.revoke_user_tokens(uow.session, user.id, utcnow())
+        invalidate_profile(uow, user.username)
+        audit.record(uow, "deactivated", admin_id=admin_id, target_user_id=user.id)
+    return Account.model_validate(user)
+
+
+async def reactivate(uow: UnitOfWork, *, user_id: int, admin_id: int) -> Account:
+    """Undo a deactivation: the account may sign in again (its old sessions stay ended)."""
+    await require_admin(uow, user_id=admin_id)
+    user = await _any_user(uow, user_id)
+    if not user.is_active:
+        user.is_active = True
+        user.updated_at = utcnow()
+        invalidate_profile(uow, user.username)
+        audit.record(uow, "reactivated", admin_id=admin_id, target_user_id=user.id)
+    return Account.model_validate(user)
+
+
+async def _any_user(uow: UnitOfWork, user_id: int) -> User:
+    user = await repository.get_user(uow.session, user_id)
+    if user is None:
+        raise NotFound("No such account.")
+    return user
 
 
 async def _issue_tokens(uow: UnitOfWork, *, user: User, family_id: int) -> TokenPair:

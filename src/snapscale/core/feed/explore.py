@@ -14,7 +14,7 @@ from snapscale.core.db import UnitOfWork, utcnow
 from snapscale.core.feed import repository
 from snapscale.core.pagination import Page, decode_cursor, encode_cursor
 from snapscale.core.photos import service as photo_service
-from snapscale.core.photos.schemas import PhotoOut
+from snapscale.core.photos.schemas import PhotoOut, PhotoPage
 
 WINDOW = timedelta(days=7)
 CANDIDATES = 500
@@ -30,7 +30,7 @@ async def explore(
     page_ids = ranked[offset : offset + limit]
     items = await photo_service.present_ids(uow, page_ids, viewer_id=viewer_id)
     more = offset + limit < len(ranked)
-    return Page[PhotoOut](items=items, next_cursor=encode_cursor(offset + limit) if more else None)
+    return PhotoPage(items=items, next_cursor=encode_cursor(offset + limit) if more else None)
 
 
 async def _ranking(uow: UnitOfWork) -> list[int]:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from snapscale.core.accounts.rules import clean_text
 from snapscale.core.ids import PublicId
+from snapscale.core.pagination import Page
 
 CAPTION_MAX = 2200
 IDEMPOTENCY_KEY_MAX = 255
@@ -58,6 +59,10 @@ class PhotoOut(BaseModel):
         None,
         description="Another photo of the owner's that looks almost the same; owner only.",
     )
+
+
+# One parametrisation, made once: pages of photos are built on every feed read.
+PhotoPage = Page[PhotoOut]
 
 
 class PhotoUpdate(BaseModel):

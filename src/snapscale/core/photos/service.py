@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from snapscale.core.accounts import repository as account_repository
 from snapscale.core.accounts import service as account_service
+from snapscale.core.admin import audit
 from snapscale.core.db import UnitOfWork, utcnow
 from snapscale.core.errors import Conflict, NotFound, PayloadTooLarge, PermissionDenied
 from snapscale.core.ids import new_id
@@ -24,11 +25,13 @@ from snapscale.core.photos.keys import original_key, rendition_key
 from snapscale.core.photos.schemas import (
     Owner,
     PhotoOut,
+    PhotoPage,
     PhotoUpdate,
     Placeholder,
     RenditionOut,
     Upload,
 )
+from snapscale.observability import metrics
 
 PROCESS_JOB = "photos.process"
 DELETE_FILES_JOB = "photos.delete_files"
@@ -41,6 +44,8 @@ async def upload(uow: UnitOfWork, *, owner_id: int, data: Upload) -> tuple[Photo
 
     Returns the photo and whether it is a replay of an earlier upload with the same
     Idempotency-Key (then nothing new is stored)."""
+    # Counted here, where the API and the site meet, so each upload counts once.
+    metrics.UPLOAD_BYTES.inc(len(data.data))
     limit = uow.settings.upload_max_bytes
     if len(data.data) > limit:
         raise PayloadTooLarge(f"The file is larger than the {_size(limit)} limit.")
@@ -120,7 +125,7 @@ async def list_user_photos(
     )
     items = await present_many(uow, photos[:limit], viewer_id=viewer_id, owners={owner.id: owner})
     next_cursor = encode_cursor(items[-1].id) if len(photos) > limit else None
-    return Page[PhotoOut](items=items, next_cursor=next_cursor)
+    return PhotoPage(items=items, next_cursor=next_cursor)
 
 
 async def update_photo(
@@ -136,7 +141,22 @@ async def update_photo(
 
 async def delete_photo(uow: UnitOfWork, *, photo_id: int, user_id: int) -> None:
     """Gone for every reader at once; the files are removed by a background job."""
-    photo = await _owned(uow, photo_id, user_id)
+    await _delete(uow, await _owned(uow, photo_id, user_id))
+
+
+async def remove_photo(uow: UnitOfWork, *, photo_id: int, admin_id: int) -> None:
+    """Moderation: an administrator removes anyone's photo, as its owner would delete it."""
+    await account_service.require_admin(uow, user_id=admin_id)
+    photo = await repository.get_any(uow.session, photo_id)
+    if photo is None or photo.deleted_at is not None:
+        raise NotFound("There is no such photo.")
+    await _delete(uow, photo)
+    audit.record(
+        uow, "removed photo", admin_id=admin_id, photo_id=photo.id, target_user_id=photo.owner_id
+    )
+
+
+async def _delete(uow: UnitOfWork, photo: Photo) -> None:
     photo.deleted_at = utcnow()
     if photo.status == PhotoStatus.READY:
         await repository.change_photos_count(uow.session, photo.owner_id, -1)
@@ -166,13 +186,25 @@ async def present_ids(
     """Ready photos by id, in that order, for feeds: one cache multi-get, one query for
     the misses, one query for the reader's likes; never a query per photo. Ids of photos
     deleted since they were listed are skipped."""
+    found = await cards(uow, photo_ids)
+    liked = (
+        await repository.liked_among(uow.session, viewer_id, list(found))
+        if viewer_id is not None
+        else None
+    )
+    return with_likes([found[i] for i in photo_ids if i in found], liked)
+
+
+async def cards(uow: UnitOfWork, photo_ids: Sequence[int]) -> dict[int, PhotoOut]:
+    """The shared part of ready photos (everything but ``liked_by_me``), by id, from the
+    cache, with one query for the misses. Deleted and unfinished photos are left out."""
     cached = await uow.cache.get_many([_card_key(photo_id) for photo_id in photo_ids])
-    cards = {
+    found = {
         photo_id: PhotoOut.model_validate_json(raw)
         for photo_id, raw in zip(photo_ids, cached, strict=True)
         if raw is not None
     }
-    misses = [photo_id for photo_id in photo_ids if photo_id not in cards]
+    misses = [photo_id for photo_id in photo_ids if photo_id not in found]
     if misses:
         fresh = {
             photo.id: _shape(uow, photo, owner, None, set())
@@ -182,19 +214,15 @@ async def present_ids(
             {_card_key(i): card.model_dump_json().encode() for i, card in fresh.items()},
             uow.settings.photo_cache_ttl_seconds,
         )
-        cards |= fresh
-    liked = (
-        await repository.liked_among(uow.session, viewer_id, list(cards))
-        if viewer_id is not None
-        else set()
-    )
-    return [
-        cards[photo_id].model_copy(
-            update={"liked_by_me": (photo_id in liked) if viewer_id is not None else None}
-        )
-        for photo_id in photo_ids
-        if photo_id in cards
-    ]
+        found |= fresh
+    return found
+
+
+def with_likes(items: Sequence[PhotoOut], liked: set[int] | None) -> list[PhotoOut]:
+    """Cards as one reader sees them; ``liked`` None means nobody is signed in."""
+    if liked is None:
+        return list(items)
+    return [item.model_copy(update={"liked_by_me": item.id in liked}) for item in items]
 
 
 async def present(uow: UnitOfWork, photo: Photo, *, viewer_id: int | None) -> PhotoOut:
@@ -257,9 +285,12 @@ def _shape(
 
 
 async def visible_photo(uow: UnitOfWork, *, photo_id: int, viewer_id: int | None) -> Photo:
-    """Deleted photos are gone for everyone; unfinished ones are seen only by their owner."""
+    """Deleted photos, and those of deactivated accounts, are gone for everyone;
+    unfinished ones are seen only by their owner."""
     photo = await repository.get_visible(uow.session, photo_id)
     if photo is None or (photo.status != PhotoStatus.READY and photo.owner_id != viewer_id):
+        raise NotFound("There is no such photo.")
+    if not (await _owner_of(uow, photo)).is_active:
         raise NotFound("There is no such photo.")
     return photo
 

@@ -13,39 +13,44 @@ from snapscale.core.ids import new_id
 from snapscale.core.models import Comment, Follow, Like, Photo, User
 
 
-async def add_follow(session: AsyncSession, follower_id: int, followee_id: int) -> bool:
+async def add_follow(session: AsyncSession, follower_id: int, followee_id: int) -> int | None:
+    """Follow; returns the followee's new follower count, or None if already following."""
     added = await insert_or_ignore(
         session, Follow, id=new_id(), follower_id=follower_id, followee_id=followee_id
     )
-    if added:
-        await _bump_follow_counters(session, follower_id, followee_id, 1)
-    return added
+    if not added:
+        return None
+    return await _bump_follow_counters(session, follower_id, followee_id, 1)
 
 
-async def remove_follow(session: AsyncSession, follower_id: int, followee_id: int) -> bool:
+async def remove_follow(session: AsyncSession, follower_id: int, followee_id: int) -> int | None:
+    """Unfollow; returns the followee's new follower count, or None if not following."""
     result = await session.execute(
         delete(Follow).where(Follow.follower_id == follower_id, Follow.followee_id == followee_id)
     )
-    removed = bool(result.rowcount)  # type: ignore[attr-defined]
-    if removed:
-        await _bump_follow_counters(session, follower_id, followee_id, -1)
-    return removed
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    return await _bump_follow_counters(session, follower_id, followee_id, -1)
 
 
 async def _bump_follow_counters(
     session: AsyncSession, follower_id: int, followee_id: int, delta: int
-) -> None:
-    # Atomic increments, not read-modify-write: concurrent follows each add their one.
-    await session.execute(
+) -> int:
+    # Atomic increments, not read-modify-write: concurrent follows each add their one, and
+    # the count returned is the one this change produced.
+    followers = await session.execute(
         update(User)
         .where(User.id == followee_id)
         .values(followers_count=User.followers_count + delta)
+        .returning(User.followers_count)
     )
+    count = int(followers.scalar_one())
     await session.execute(
         update(User)
         .where(User.id == follower_id)
         .values(following_count=User.following_count + delta)
     )
+    return count
 
 
 async def is_following(session: AsyncSession, follower_id: int, followee_id: int) -> bool:

@@ -24,16 +24,22 @@ async def follow(uow: UnitOfWork, *, follower_id: int, username: str) -> None:
     followee = await _active_user(uow, username)
     if followee.id == follower_id:
         raise InvalidInput.for_field("username", "you cannot follow yourself", location="path")
-    if await repository.add_follow(uow.session, follower_id, followee.id):
+    followers = await repository.add_follow(uow.session, follower_id, followee.id)
+    if followers is not None:
         await _counts_changed(uow, follower_id, followee)
-        await feed_service.followed(uow, follower_id=follower_id, followee=followee)
+        await feed_service.followed(
+            uow, follower_id=follower_id, followee=followee, followers_now=followers
+        )
 
 
 async def unfollow(uow: UnitOfWork, *, follower_id: int, username: str) -> None:
     followee = await _active_user(uow, username)
-    if await repository.remove_follow(uow.session, follower_id, followee.id):
+    followers = await repository.remove_follow(uow.session, follower_id, followee.id)
+    if followers is not None:
         await _counts_changed(uow, follower_id, followee)
-        await feed_service.unfollowed(uow, follower_id=follower_id, followee=followee)
+        await feed_service.unfollowed(
+            uow, follower_id=follower_id, followee=followee, followers_now=followers
+        )
 
 
 async def is_following(uow: UnitOfWork, *, follower_id: int, username: str) -> bool:

@@ -38,6 +38,10 @@ T = TypeVar("T")
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 DELETE_BATCH = 1000  # the most DeleteObjects accepts in one request
 _NOT_FOUND_CODES = frozenset({"NoSuchKey", "NotFound", "404"})
+_CHECK_REFUSALS = {
+    403: "Access to bucket {!r} is denied to the configured credentials.",
+    404: "Bucket {!r} does not exist.",
+}
 
 
 class S3Storage:
@@ -133,7 +137,16 @@ class S3Storage:
         return url
 
     async def check(self) -> None:
-        await self._run("reach", lambda: self._client().head_bucket(Bucket=self.bucket))
+        try:
+            await self._run("reach", lambda: self._client().head_bucket(Bucket=self.bucket))
+        except StorageUnavailable as exc:
+            # HeadBucket's answer has no body, so its status is all that says why.
+            cause = exc.__cause__
+            if isinstance(cause, ClientError):
+                status = cause.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+                if status in _CHECK_REFUSALS:
+                    raise StorageUnavailable(_CHECK_REFUSALS[status].format(self.bucket)) from cause
+            raise
 
     def close(self) -> None:
         """Release the client's pooled connections."""

@@ -1,0 +1,1 @@
+"""Operating Snapscale: metrics, logs and error reporting."""
