@@ -56,9 +56,8 @@ def _node_after_fork(_: int) -> int:
     return ids.node_id()
 
 
+@pytest.mark.parametrize("stack", ["postgresql"], indirect=True)  # claimed from Redis
 async def test_processes_sharing_redis_claim_different_nodes(settings):
-    if not settings.redis_url:
-        pytest.skip("node ids are claimed from Redis")
     claimed = []
     for _ in range(3):
         runtime = Runtime(settings)
