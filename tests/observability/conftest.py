@@ -6,11 +6,14 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 
+from snapscale.api.app import create_api
 from snapscale.config import Settings
 from snapscale.observability.logs import log_handler
 
@@ -43,3 +46,19 @@ def json_logs(settings: Settings) -> Iterator[CapturedLogs]:
     yield CapturedLogs(stream)
     root.removeHandler(handler)
     root.setLevel(level)
+
+
+@pytest.fixture
+async def failing_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API with one extra route that fails with an unexpected error."""
+    app = create_api(settings)
+
+    @app.get("/api/v1/broken")
+    async def broken() -> None:
+        raise RuntimeError("this route is broken on purpose")
+
+    async with LifespanManager(app) as manager:
+        # As a server would: the error becomes a 500 response, not an exception here.
+        transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client

@@ -7,14 +7,10 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import AsyncIterator
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from flask.testing import FlaskClient
 
-from snapscale.api.app import create_api
 from snapscale.config import Settings
 from snapscale.core.accounts import repository as account_repository
 from snapscale.observability.logs import log_format, log_handler
@@ -83,20 +79,6 @@ def test_a_site_request_names_the_signed_in_account(site, json_logs: CapturedLog
     site.application.test_client().get("/", headers={"X-Request-ID": "page-2"})
     [anonymous] = json_logs.events("request", request_id="page-2")
     assert anonymous["user_id"] is None
-
-
-@pytest.fixture
-async def failing_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_api(settings)
-
-    @app.get("/api/v1/broken")
-    async def broken() -> None:
-        raise RuntimeError("this route is broken on purpose")
-
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
 
 
 @only_sqlite

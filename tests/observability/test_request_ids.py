@@ -4,35 +4,13 @@ is sane, otherwise a fresh one; errors, 404s and 413s included."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from flask.testing import FlaskClient
-
-from snapscale.api.app import create_api
-from snapscale.config import Settings
 
 pytestmark = pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
-
-
-@pytest.fixture
-async def failing_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The API with one extra route that fails with an unexpected error."""
-    app = create_api(settings)
-
-    @app.get("/api/v1/broken")
-    async def broken() -> None:
-        raise RuntimeError("this route is broken on purpose")
-
-    async with LifespanManager(app) as manager:
-        # As a server would: the error becomes a 500 response, not an exception here.
-        transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
 
 
 async def test_api_echoes_a_sane_request_id(api):

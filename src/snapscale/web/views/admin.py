@@ -9,6 +9,7 @@ fresh by polling ``/admin/stats.json``."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -16,6 +17,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from snapscale.core.accounts import service as account_service
+from snapscale.core.accounts.schemas import Account
 from snapscale.core.admin import service as admin_service
 from snapscale.core.admin.schemas import Dashboard, ModeratedUser
 from snapscale.core.errors import InvalidInput, NotFound
@@ -197,6 +199,10 @@ def user(username: str) -> str:
     )
 
 
+# deactivate or reactivate, as the core has them.
+AccountChange = Callable[..., Awaitable[Account]]
+
+
 @bp.route("/users/<username>/deactivate", methods=["GET", "POST"])
 def deactivate(username: str) -> Response | Html:
     account = _moderated(username)
@@ -206,34 +212,35 @@ def deactivate(username: str) -> Response | Html:
             "You cannot deactivate yourself",
             "Another administrator can, if this account must be stopped.",
         )
-    form = ActionForm()
-    if not form.validate_on_submit():
-        return render_template(
-            "admin/confirm_account.html", account=account, form=form, action="deactivate"
-        )
-    run(account_service.deactivate, user_id=account.id, admin_id=current_user.id)
-    flash(
-        f"@{account.username} is deactivated: signed out everywhere, and their profile "
-        "and photos are hidden.",
-        "success",
+    return _confirmed(
+        account,
+        "deactivate",
+        account_service.deactivate,
+        "is deactivated: signed out everywhere, and their profile and photos are hidden.",
     )
-    return redirect(url_for("admin.user", username=account.username), 303)
 
 
 @bp.route("/users/<username>/reactivate", methods=["GET", "POST"])
 def reactivate(username: str) -> Response | Html:
-    account = _moderated(username)
+    return _confirmed(
+        _moderated(username),
+        "reactivate",
+        account_service.reactivate,
+        "is active again: they can log in, and their profile and photos are shown.",
+    )
+
+
+def _confirmed(
+    account: ModeratedUser, action: str, change: AccountChange, outcome: str
+) -> Response | Html:
+    """The confirmation page on GET; on a confirmed POST, the change and its outcome."""
     form = ActionForm()
     if not form.validate_on_submit():
         return render_template(
-            "admin/confirm_account.html", account=account, form=form, action="reactivate"
+            "admin/confirm_account.html", account=account, form=form, action=action
         )
-    run(account_service.reactivate, user_id=account.id, admin_id=current_user.id)
-    flash(
-        f"@{account.username} is active again: they can log in, and their profile "
-        "and photos are shown.",
-        "success",
-    )
+    run(change, user_id=account.id, admin_id=current_user.id)
+    flash(f"@{account.username} {outcome}", "success")
     return redirect(url_for("admin.user", username=account.username), 303)
 
 
