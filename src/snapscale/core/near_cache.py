@@ -9,7 +9,8 @@ The local copy is only trusted while this process is subscribed: until the subsc
 is confirmed, and from the moment it breaks until it is re-established (when the local
 copy is cleared, since invalidations may have been missed), reads go straight to Redis.
 Local entries also live at most ``max_age`` seconds, which bounds how stale a copy can
-get if a broadcast is lost (an invalidation sent while Redis itself was unreachable).
+get if a broadcast is lost (an invalidation sent while Redis itself was unreachable), or
+if a value read from Redis just before an invalidation is stored just after it.
 """
 
 from __future__ import annotations
@@ -48,11 +49,11 @@ class NearCache:
         self._local = MemoryCache(max_entries, count_lookups=False)
         self._max_age = max_age
         self._listener: asyncio.Task[None] | None = None
-        self._subscribed = asyncio.Event()
+        self._subscribed = False
 
     @property
     def trusted(self) -> bool:
-        return self._subscribed.is_set()
+        return self._subscribed
 
     async def get(self, key: str) -> bytes | None:
         return (await self.get_many([key]))[0]
@@ -65,7 +66,7 @@ class NearCache:
         missing = [key for key, value in zip(keys, found, strict=True) if value is None]
         # The local layer counts nothing itself; its hits are counted here and its misses
         # by the Redis layer they fall through to.
-        hits = [key for key in keys if key not in missing]
+        hits = [key for key, value in zip(keys, found, strict=True) if value is not None]
         metrics.count_cache_lookups(hits, [b""] * len(hits))
         if missing:
             fetched = dict(zip(missing, await self._remote.get_many(missing), strict=True))
@@ -118,7 +119,7 @@ class NearCache:
                     await pubsub.subscribe(self._channel)
                     # Anything cached before this point may have missed an invalidation.
                     self._local.clear()
-                    self._subscribed.set()
+                    self._subscribed = True
                     async for message in pubsub.listen():
                         if message["type"] == "message":
                             await self._local.delete(*_keys(message["data"]))
@@ -128,7 +129,7 @@ class NearCache:
                 if self.trusted:
                     log.warning("near cache off until Redis is back: %s", exc)
             finally:
-                self._subscribed.clear()
+                self._subscribed = False
                 self._local.clear()
             await asyncio.sleep(RESUBSCRIBE_SECONDS)
 
