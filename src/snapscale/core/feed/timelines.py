@@ -26,6 +26,10 @@ from snapscale.core.errors import Unavailable
 
 SENTINEL = "0" * 19
 ID_WIDTH = 19
+# A reader's big-followee list is dropped when they follow or unfollow someone; if that
+# drop is lost (Redis unreachable at that moment), the list is still recomputed within
+# this long.
+BIG_FOLLOWEES_TTL_SECONDS = 3600
 
 # KEYS: timelines; ARGV[1]: capacity; ARGV[2]: ttl seconds; ARGV[3...]: members.
 # Adds the members to every timeline that exists, trims each to capacity, keeps it alive.
@@ -110,7 +114,9 @@ class RedisTimelines:
     ) -> None:
         value = f"{generation}:" + ",".join(str(i) for i in followee_ids)
         try:
-            await self._client.set(self._big_prefix + str(user_id), value, ex=self._ttl)
+            await self._client.set(
+                self._big_prefix + str(user_id), value, ex=BIG_FOLLOWEES_TTL_SECONDS
+            )
         except (RedisError, OSError) as exc:
             raise TimelineUnavailable(f"big followees not stored: {exc}") from exc
 
