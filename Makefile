@@ -9,7 +9,7 @@ UV := .tools/bin/uv
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format sync system-packages cluster clean bench bench-soak
+.PHONY: run test lint format sync system-packages cluster clean bench bench-soak chaos chaos-soak fuzz
 
 run: sync
 	$(UV) run --frozen snapscale serve --host $(HOST) --port $(PORT)
@@ -17,14 +17,20 @@ run: sync
 test: sync system-packages
 	$(UV) run --frozen pytest
 
+# bandit reads [tool.bandit] in pyproject.toml; each finding kept on purpose says why in
+# place (# nosec). In bench/ random load, starting the servers under test (argument
+# lists, no shell) and the seeded data's throwaway passwords are the point.
 lint: sync
-	$(UV) run --frozen ruff format --check src tests
-	$(UV) run --frozen ruff check src tests
+	$(UV) run --frozen ruff format --check src tests bench
+	$(UV) run --frozen ruff check src tests bench
 	$(UV) run --frozen mypy
+	$(UV) run --frozen bandit --quiet --recursive src --configfile pyproject.toml
+	$(UV) run --frozen bandit --quiet --recursive bench --configfile pyproject.toml \
+		--skip B101,B105,B106,B311,B404,B603
 
 format: sync
-	$(UV) run --frozen ruff format src tests
-	$(UV) run --frozen ruff check --fix src tests
+	$(UV) run --frozen ruff format src tests bench
+	$(UV) run --frozen ruff check --fix src tests bench
 
 sync: .venv/.synced
 
@@ -47,6 +53,28 @@ bench: sync
 bench-soak: sync
 	@scripts/ensure-bench-tools
 	$(UV) run --frozen python -m bench.run --soak $(BENCH_ARGS)
+
+# The fault tests (tests marked chaos: workers killed mid-job, Redis stopped and hung,
+# PostgreSQL restarted, the object store and the broker down, a short cluster soak) with
+# their load and outages held CHAOS_SECONDS each, where `make test` holds them seconds.
+CHAOS_SECONDS ?= 60
+chaos: sync
+	@scripts/ensure-packages nginx=/usr/sbin/nginx
+	SNAPSCALE_CHAOS_SECONDS=$(CHAOS_SECONDS) $(UV) run --frozen pytest -m chaos
+
+# The fuzz tests (tests/fuzz) from a new seed each run, where `make test` uses a fixed one;
+# FUZZ_SEED=<n> repeats a run.
+FUZZ_SEED ?= $(shell date +%s)
+fuzz: sync
+	SNAPSCALE_FUZZ_SEED=$(FUZZ_SEED) $(UV) run --frozen pytest tests/fuzz -p no:cacheprovider
+
+# The mixed journey at 70% of its peak for 10 minutes against `snapscale cluster` (nginx,
+# 2 API and 2 site replicas, 2 workers, beat) on seeded data, every process's memory
+# sampled; writes var/chaos-soak/cluster-soak-<time>.json. Needs PostgreSQL
+# (BENCH_POSTGRES_URL); SOAK_ARGS passes options, e.g. SOAK_ARGS="--seconds 1800".
+chaos-soak: sync
+	@scripts/ensure-packages nginx=/usr/sbin/nginx
+	$(UV) run --frozen python -m bench.cluster_soak $(SOAK_ARGS)
 
 # The tests drive Debian's Chromium (browser tests) and nginx (the cluster test), and check
 # the deployment files with docker-compose; install them when missing and we may.

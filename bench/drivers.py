@@ -167,6 +167,8 @@ class Journey:
     accounts: int
     password: str
     max_tasks_per_user: int
+    # Steps each user takes a second at most; 0: as fast as the server answers.
+    steps_per_user_second: float = 0.0
 
 
 def locust_measurement(
@@ -180,6 +182,7 @@ def locust_measurement(
         "BENCH_ACCOUNTS": str(journey.accounts),
         "BENCH_PASSWORD": journey.password,
         "BENCH_MAX_TASKS_PER_USER": str(journey.max_tasks_per_user),
+        "BENCH_STEPS_PER_USER_SECOND": str(journey.steps_per_user_second),
     }
     command = [
         sys.executable,

@@ -9,6 +9,8 @@ pause between steps: each user is a closed loop, like one wrk connection, so the
 journey's requests per second is the server's capacity for this mix.
 Every request must succeed: any answer but the expected 2xx counts as a failure. Each
 user stops after BENCH_MAX_TASKS_PER_USER steps, and locust's --run-time bounds the time.
+With BENCH_STEPS_PER_USER_SECOND set, each user takes at most that many steps a second
+instead (a paced load, for soaks at a share of the peak).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
 
-from locust import constant, events, task
+from locust import constant, constant_throughput, events, task
 from locust.contrib.fasthttp import FastHttpUser
 from locust.env import Environment
 from locust.exception import StopUser
@@ -29,6 +31,7 @@ from bench.payloads import multipart_upload, noisy_jpeg
 ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "1000"))
 PASSWORD = os.environ.get("BENCH_PASSWORD", "")
 MAX_TASKS = int(os.environ.get("BENCH_MAX_TASKS_PER_USER", "1000"))
+STEPS_PER_SECOND = float(os.environ.get("BENCH_STEPS_PER_USER_SECOND", "0"))
 SMALL_PHOTO = noisy_jpeg(640)
 # Photo ids a user has seen lately: what they like and comment on next.
 REMEMBERED_PHOTOS = 50
@@ -41,7 +44,7 @@ def _loopback_only(environment: Environment, **_: Any) -> None:
 
 
 class Member(FastHttpUser):
-    wait_time = constant(0)
+    wait_time = constant_throughput(STEPS_PER_SECOND) if STEPS_PER_SECOND > 0 else constant(0)
 
     def on_start(self) -> None:
         self.number = random.randrange(ACCOUNTS)

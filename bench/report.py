@@ -118,6 +118,10 @@ def markdown(results: dict[str, Any], soak: dict[str, Any] | None, targets: list
             [[t.name, t.wanted, t.measured, f"**{t.verdict}**"] for t in targets],
         ),
         "",
+        "Why a missed target is missed, where each hot path's CPU goes, what was changed "
+        "because of it, and the data layer's cost (ORM, Core, raw asyncpg): "
+        "[profiles/README.md](profiles/README.md).",
+        "",
         *_journey_section(results.get("journey_steps", [])),
         "## Feed: timeline against the JOIN query",
         "",

@@ -25,10 +25,10 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from bench import charts, machine
 from bench.drivers import REQUEST_TIMEOUT_SECONDS, Measurement
+from bench.options import number_between
 from bench.processes import ROOT, ServerFailed
 from bench.report import markdown, text_table
 from bench.soak import SoakOptions, run_soak
@@ -44,23 +44,10 @@ BUSY_LOAD_PER_CPU = 0.5
 # log-ins (a password hash each, all at the start) leave most of the run to the journey.
 JOURNEY_USERS_PER_WORKER = 4
 # Defaults of the full run, sized for a 2-core machine, and of --smoke.
-FULL = {"duration": 15, "warmup": 3, "connections": 64, "users": 10_000, "photos": 20}
+FULL = {"duration": 15, "warmup": 5, "connections": 64, "users": 10_000, "photos": 20}
 FULL |= {"follows": 500, "upload_mb": 10}
 SMOKE = {"duration": 2, "warmup": 0, "connections": 8, "users": 200, "photos": 3}
 SMOKE |= {"follows": 50, "upload_mb": 1}
-
-
-def _positive(kind: type[int] | type[float], low: float, high: float) -> Any:
-    def parse(text: str) -> int | float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is not between {low:g} and {high:g}")
-        return value
-
-    return parse
 
 
 def parse_options(argv: list[str] | None) -> argparse.Namespace:
@@ -71,21 +58,26 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
     add = parser.add_argument
     add("--smoke", action="store_true", help="every scenario on tiny data, seconds each")
     add("--soak", action="store_true", help="the memory soak instead of the scenarios")
-    add("--workers", type=_positive(int, 1, 64), help="per server [CPUs; smoke 1]")
-    add("--connections", type=_positive(int, 1, 4096), help="wrk connections [64; smoke 8]")
-    add("--duration", type=_positive(float, 1, 3600), help="seconds per row [15; smoke 2]")
-    add("--warmup", type=_positive(float, 0, 600), help="warm-up seconds [3; smoke 0]")
-    add("--users", type=_positive(int, 20, 1_000_000), help="seeded users [10000; smoke 200]")
-    add("--photos-per-user", type=_positive(int, 1, 200), help="[20; smoke 3]")
+    add("--workers", type=number_between(int, 1, 64), help="per server [CPUs; smoke 1]")
+    add("--connections", type=number_between(int, 1, 4096), help="wrk connections [64; smoke 8]")
+    add("--duration", type=number_between(float, 1, 3600), help="seconds per row [15; smoke 2]")
+    add("--warmup", type=number_between(float, 0, 600), help="warm-up seconds [3; smoke 0]")
+    add("--users", type=number_between(int, 20, 1_000_000), help="seeded users [10000; smoke 200]")
+    add("--photos-per-user", type=number_between(int, 1, 200), help="[20; smoke 3]")
     add(
         "--follows",
-        type=_positive(int, 1, 1_000_000),
+        type=number_between(int, 1, 1_000_000),
         help="the reader's followees [500; smoke 50]",
     )
-    add("--upload-mb", type=_positive(float, 0.1, 20), help="upload size [10; smoke 1]")
-    add("--journey-users", type=_positive(int, 1, 1000), help="locust users [4 per worker]")
-    add("--soak-duration", type=_positive(float, 10, 86_400), default=600.0, help="seconds [600]")
-    add("--soak-share", type=_positive(float, 0.05, 1), default=0.7, help="of the peak [0.7]")
+    add("--upload-mb", type=number_between(float, 0.1, 20), help="upload size [10; smoke 1]")
+    add("--journey-users", type=number_between(int, 1, 1000), help="locust users [4 per worker]")
+    add(
+        "--soak-duration",
+        type=number_between(float, 10, 86_400),
+        default=600.0,
+        help="seconds [600]",
+    )
+    add("--soak-share", type=number_between(float, 0.05, 1), default=0.7, help="of the peak [0.7]")
     add("--out", type=Path, help="where PERFORMANCE.md goes [docs/; smoke: nowhere]")
     add("--postgres", default=POSTGRES, help="PostgreSQL server URL [BENCH_POSTGRES_URL]")
     options = parser.parse_args(argv)

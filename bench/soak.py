@@ -32,18 +32,20 @@ class SoakOptions:
 
 
 class Sampler(threading.Thread):
-    """Reads the RSS of the server's workers every few seconds until stopped."""
+    """Reads the RSS of some processes every few seconds until stopped."""
 
-    def __init__(self, server: Server, every: float) -> None:
+    def __init__(self, every: float) -> None:
         super().__init__(daemon=True)
-        self.server = server
         self.every = every
         self.samples: list[dict[str, Any]] = []
         self.started_at = time.monotonic()
         self._stop_event = threading.Event()
 
+    def pids(self) -> list[int]:
+        raise NotImplementedError
+
     def sample(self) -> None:
-        sizes = {str(pid): rss_kib(pid) for pid in self.server.worker_pids()}
+        sizes = {str(pid): rss_kib(pid) for pid in self.pids()}
         elapsed = round(time.monotonic() - self.started_at, 1)
         self.samples.append({"t": elapsed, "rss_kib": sizes})
 
@@ -55,6 +57,17 @@ class Sampler(threading.Thread):
         self._stop_event.set()
         self.join(timeout=self.every + 5)
         self.sample()
+
+
+class WorkerSampler(Sampler):
+    """The RSS of a server's workers."""
+
+    def __init__(self, server: Server, every: float) -> None:
+        super().__init__(every)
+        self.server = server
+
+    def pids(self) -> list[int]:
+        return self.server.worker_pids()
 
 
 def mixed_reads(stack: Stack, token: str) -> Plan:
@@ -118,7 +131,7 @@ def run_soak(stack: Stack, options: SoakOptions) -> dict[str, Any]:
             max_requests=int(target * options.seconds * 1.2) + 1,
             rate_per_second=target,
         )
-        sampler = Sampler(api, options.sample_seconds)
+        sampler = WorkerSampler(api, options.sample_seconds)
         sampler.sample()
         sampler.start()
         try:

@@ -32,7 +32,16 @@ from tests.support.s3 import S3Server
 from tests.support.servers import PostgresServer, RedisServer, flush_prefix
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
-TABLES = ("comments", "likes", "follows", "photos", "refresh_tokens", "users")
+TABLES = (
+    "comments",
+    "likes",
+    "follows",
+    "photos",
+    "recovery_codes",
+    "two_factor_credentials",
+    "refresh_tokens",
+    "users",
+)
 
 
 @pytest.fixture(scope="session")

@@ -216,7 +216,7 @@ def _limit_malloc_arenas() -> None:
     os.environ["MALLOC_ARENA_MAX"] = MALLOC_ARENAS
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, sys.orig_argv)  # noqa: S606 (this very command, again)
+    os.execv(sys.executable, sys.orig_argv)  # noqa: S606 (this very command, again)  # nosec B606
 
 
 @main.command()

@@ -19,7 +19,7 @@ import contextlib
 import os
 import shutil
 import signal
-import subprocess
+import subprocess  # nosec B404 # starts nginx and our own commands, never a shell
 import sys
 import threading
 import time
@@ -135,7 +135,7 @@ class Cluster:
             if MULTIPROC_ENV in member.env:
                 Path(member.env[MULTIPROC_ENV]).mkdir(parents=True)
             log = (self.workdir / "logs" / f"{member.name}.log").open("wb")
-            member.process = subprocess.Popen(  # noqa: S603 (our own commands)
+            member.process = subprocess.Popen(  # noqa: S603 (our own commands)  # nosec B603
                 member.argv,
                 env=member.env,
                 stdout=log,

@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(10, ge=1, le=200)
     db_max_overflow: int = Field(10, ge=0, le=200)
     db_pool_timeout_seconds: float = Field(5.0, gt=0, le=60)
+    db_command_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="Longest one query may take before its request is refused (503): "
+        "a frozen database fails requests instead of hanging them. Migrations are exempt.",
+    )
     cookie_secure: bool = Field(False, description="Send cookies only over HTTPS.")
     forwarded_allow_ips: str = Field(
         "",
@@ -90,13 +97,22 @@ class Settings(BaseSettings):
         "10/minute", description="Log-in attempts (site and API token) per client address."
     )
     rate_limit_login_per_account: str = Field(
-        "10/minute;50/hour", description="Log-in attempts per account name, from anywhere."
+        "10/minute;50/hour",
+        description="Log-in attempts and password-change checks per account (its username "
+        "and email alike), from anywhere.",
     )
-    rate_limit_register: str = Field("30/hour", description="Sign-ups per client address.")
+    rate_limit_register: str = Field(
+        "30/hour", description="Sign-ups and email changes per client address."
+    )
     rate_limit_refresh: str = Field(
         "30/minute", description="Refresh-token exchanges per client address."
     )
     rate_limit_uploads: str = Field("100/hour", description="Photo uploads per account.")
+    rate_limit_two_factor: str = Field(
+        "5/minute;30/hour",
+        description="Second-factor code attempts per account (log-in, and the settings "
+        "that need a code), API and site together.",
+    )
 
     storage_url: str | None = Field(
         None,
@@ -125,6 +141,13 @@ class Settings(BaseSettings):
         300, ge=5, le=86_400, description="Redis broker: redeliver a job unacknowledged this long."
     )
     job_max_attempts: int = Field(3, ge=1, le=20)
+    job_time_limit_seconds: int = Field(
+        120,
+        ge=1,
+        description="Celery workers (prefork pool): a job running longer has its process "
+        "replaced and goes back to the queue at once, using up one of a photo's attempts. "
+        "Must be below the visibility timeout.",
+    )
 
     feed_fanout_max_followers: int = Field(
         10_000,
@@ -136,7 +159,7 @@ class Settings(BaseSettings):
     timeline_ttl_seconds: int = Field(3 * 86_400, ge=60)
     photo_cache_ttl_seconds: int = Field(60, ge=1, le=86_400)
     near_cache_max_age_seconds: int = Field(
-        10,
+        30,
         ge=0,
         le=300,
         description="With Redis: each process keeps hot cache entries in memory for at most "
@@ -214,6 +237,7 @@ class Settings(BaseSettings):
         "rate_limit_register",
         "rate_limit_refresh",
         "rate_limit_uploads",
+        "rate_limit_two_factor",
     )
     @classmethod
     def _rate_notation(cls, rate: str) -> str:
@@ -272,6 +296,19 @@ class Settings(BaseSettings):
         if self.is_postgres and self.secret_key is None:
             raise ValueError(
                 "SNAPSCALE_SECRET_KEY is required when SNAPSCALE_DATABASE_URL is PostgreSQL"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _jobs_stop_before_they_are_redelivered(self) -> Settings:
+        # A job still running at the visibility timeout is given to a second worker: the
+        # time limit is what keeps a slow photo from running twice at once.
+        if self.job_time_limit_seconds >= self.job_visibility_timeout_seconds:
+            raise ValueError(
+                f"SNAPSCALE_JOB_TIME_LIMIT_SECONDS ({self.job_time_limit_seconds}) must be "
+                "below SNAPSCALE_JOB_VISIBILITY_TIMEOUT_SECONDS "
+                f"({self.job_visibility_timeout_seconds}), or a job still running would be "
+                "given to a second worker"
             )
         return self
 

@@ -130,14 +130,20 @@ async def test_photos_count_follows_ready_and_deleted_photos(api):
     assert (await api.get(f"/api/v1/users/{owner.username}")).json()["photos_count"] == 1
 
 
-async def test_limits_count_what_is_kept_not_carriage_returns(api):
+async def test_carriage_returns_are_dropped_from_what_is_kept(api):
     owner = await signed_in_user(api)
     photo_id = await _ready_photo(api, owner)
-    text = "\r\n".join(["x" * 99] * 10)  # 1,008 characters sent, 999 kept
+    text = "\r\n".join(["x" * 99] * 10)  # 1,008 characters sent: over the limit of 1,000
+
+    too_long = await api.post(
+        f"/api/v1/photos/{photo_id}/comments", headers=owner.headers, json={"text": text}
+    )
+    assert too_long.status_code == 422
+    text = "\r\n".join(["x" * 99] * 9)
 
     response = await api.post(
         f"/api/v1/photos/{photo_id}/comments", headers=owner.headers, json={"text": text}
     )
 
     assert response.status_code == 201
-    assert response.json()["text"] == "\n".join(["x" * 99] * 10)
+    assert response.json()["text"] == "\n".join(["x" * 99] * 9)

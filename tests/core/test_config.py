@@ -14,6 +14,9 @@ from snapscale.config import SettingsError, load_settings
         ({"SNAPSCALE_ACCESS_TOKEN_TTL_SECONDS": "soon"}, "SNAPSCALE_ACCESS_TOKEN_TTL_SECONDS"),
         ({"SNAPSCALE_NODE_ID": "5000"}, "SNAPSCALE_NODE_ID"),
         ({"SNAPSCALE_DATABASE_URL": "postgresql://db/snapscale"}, "SNAPSCALE_SECRET_KEY"),
+        ({"SNAPSCALE_JOB_TIME_LIMIT_SECONDS": "0"}, "SNAPSCALE_JOB_TIME_LIMIT_SECONDS"),
+        ({"SNAPSCALE_JOB_TIME_LIMIT_SECONDS": "300"}, "SNAPSCALE_JOB_VISIBILITY_TIMEOUT_SECONDS"),
+        ({"SNAPSCALE_JOB_VISIBILITY_TIMEOUT_SECONDS": "60"}, "SNAPSCALE_JOB_TIME_LIMIT_SECONDS"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it(monkeypatch, env, named):
@@ -23,6 +26,12 @@ def test_a_bad_setting_is_one_line_naming_it(monkeypatch, env, named):
         load_settings()
     assert named in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_a_job_time_limit_below_the_visibility_timeout_is_accepted(monkeypatch):
+    monkeypatch.setenv("SNAPSCALE_JOB_VISIBILITY_TIMEOUT_SECONDS", "60")
+    monkeypatch.setenv("SNAPSCALE_JOB_TIME_LIMIT_SECONDS", "59")
+    assert load_settings().job_time_limit_seconds == 59
 
 
 def test_database_urls_get_the_async_driver(monkeypatch):

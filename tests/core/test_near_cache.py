@@ -105,3 +105,33 @@ async def test_without_redis_the_near_cache_steps_aside_and_comes_back(
         assert await cache.get("k") == b"again"
     finally:
         await runtime.aclose()
+
+
+async def test_a_value_read_while_it_was_invalidated_is_not_kept(settings: Settings):
+    """Replica A reads "k" from Redis; replica B changes it while A's read is on its way.
+    A answers with what it read, but must not keep that copy in memory."""
+    reader, writer = Runtime(settings), Runtime(settings)
+    try:
+        cache, other = _near(reader), _near(writer)
+        await _trusted(cache)
+        await _trusted(other)
+        await other.set("k", b"old", 60)
+        remote = cache._remote
+        fetch = remote.get_many
+
+        async def slow_fetch(keys: list[str]) -> list[bytes | None]:
+            found = await fetch(keys)
+            await other.set("k", b"new", 60)
+            await other.delete("k")  # the edit's invalidation, broadcast to A
+            await _until(lambda: cache._invalidations > 0)
+            return found
+
+        remote.get_many = slow_fetch  # type: ignore[method-assign]
+        assert await cache.get("k") == b"old"
+        remote.get_many = fetch  # type: ignore[method-assign]
+
+        await other.set("k", b"new", 60)
+        assert await cache.get("k") == b"new"  # not the stale copy, for any max_age
+    finally:
+        await reader.aclose()
+        await writer.aclose()

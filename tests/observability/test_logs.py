@@ -145,6 +145,29 @@ def test_console_lines_are_for_people(settings):
         json.loads(line)
 
 
+@only_sqlite
+def test_console_tracebacks_name_the_error_but_no_local_variable(settings):
+    stream = io.StringIO()
+    handler = log_handler(settings.model_copy(update={"log_format": "console"}), stream)
+    logger = logging.getLogger("snapscale.test.tracebacks")
+    logger.addHandler(handler)
+    try:
+        password = "hunter2-in-a-local"
+        bulky = ["row"] * 10_000
+        raise LookupError(f"{len(password)} {len(bulky)}")
+    except LookupError:
+        logger.exception("unhandled error on GET /x")
+    finally:
+        logger.removeHandler(handler)
+
+    text = stream.getvalue()
+    assert "unhandled error on GET /x" in text
+    assert "Traceback (most recent call last)" in text
+    assert "LookupError: 18 10000" in text
+    assert "hunter2-in-a-local" not in text
+    assert len(text.splitlines()) < 15
+
+
 def test_auto_format_is_json_in_production_and_console_in_embedded_mode(tmp_path):
     production = Settings(
         database_url="postgresql://u@db/snapscale", secret_key="k" * 40, data_dir=tmp_path

@@ -26,7 +26,7 @@ from tests.support import images
 from tests.support.factories import signed_in_user
 from tests.support.photos import upload
 from tests.support.servers import RedisServer, free_port, wait_for_port
-from tests.worker.test_celery_worker import _start_worker, _stop_worker, _wait_until_settled
+from tests.support.workers import start_worker, stop_worker, wait_until_settled
 
 pytestmark = pytest.mark.parametrize("stack", ["postgresql"], indirect=True)
 
@@ -69,7 +69,7 @@ async def test_a_prefork_worker_serves_its_pool_metrics_and_traces_jobs_to_reque
     api, production, tmp_path
 ):
     port = production.worker_metrics_port
-    worker = _start_worker(production, tmp_path, ["-m", "snapscale", "worker", "-c", "2"])
+    worker = start_worker(production, tmp_path, ["-m", "snapscale", "worker", "-c", "2"])
     try:
         wait_for_port(port, timeout=WAIT_SECONDS)
         before = scrape_worker(port)
@@ -77,7 +77,7 @@ async def test_a_prefork_worker_serves_its_pool_metrics_and_traces_jobs_to_reque
         response = await upload(
             api, user.headers | {"X-Request-ID": "abc-123"}, images.jpeg(1200, 900)
         )
-        photo = await _wait_until_settled(api, response.json()["id"], user.headers)
+        photo = await wait_until_settled(api, response.json()["id"], user.headers)
         assert photo["status"] == "ready", (tmp_path / "worker.log").read_text()
 
         def grew(samples: Samples, name: str, job: str = "photos.process") -> float:
@@ -92,7 +92,7 @@ async def test_a_prefork_worker_serves_its_pool_metrics_and_traces_jobs_to_reque
             await asyncio.sleep(0.25)
             after = scrape_worker(port)
     finally:
-        _stop_worker(worker)
+        stop_worker(worker)
 
     assert grew(after, "snapscale_jobs_started_total") == 1
     assert grew(after, "snapscale_jobs_succeeded_total") == 1

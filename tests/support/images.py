@@ -244,14 +244,50 @@ def jpeg_bomb(width: int = 65_500, height: int = 65_500) -> bytes:
     return bytes(data)
 
 
+# The longest run of empty blocks one Huffman symbol (EOB14) covers.
+MAX_EOB_RUN = 32767
+
+
+def jpeg_of_many_scans(side: int = 7000, scans: int = 5000) -> bytes:
+    """A valid progressive greyscale JPEG, mid-grey all over, whose AC coefficients are
+    sent again in each of `scans` identical scans.
+
+    libjpeg accepts each repeat without even a warning (a first scan of coefficients it
+    already has is legal) and walks every block of the image in each, so decoding costs
+    scans x blocks, shrink-on-load or not. Each scan stays a few bytes long: it says
+    "nothing in any block" in runs of up to 32767 blocks. The defaults (49 MP, under the
+    50 MP limit; about 0.5 MB) took 19 s to process on a 2-core machine."""
+    blocks = ((side + 7) // 8) ** 2
+    full_runs, rest = divmod(blocks, MAX_EOB_RUN)
+    rest_bits = rest.bit_length() - 1  # EOBn covers 2**n blocks plus n bits' worth more
+    # Huffman codes: DC "0" = no difference from the block before (every DC is 0, i.e.
+    # grey); AC "0" = EOB14, "10" = the EOBn of the remainder.
+    dc_table = bytes([0x00, 1] + [0] * 15 + [0x00])
+    ac_table = bytes([0x10, 1, 1] + [0] * 14 + [0xE0, rest_bits << 4])
+    ac_scan = _jpeg_entropy_coded(
+        ("0" + "1" * 14) * full_runs + "10" + format(rest - (1 << rest_bits), f"0{rest_bits}b")
+    )
+    return b"".join(
+        [
+            b"\xff\xd8",
+            _jpeg_segment(0xDB, bytes([0]) + bytes([1] * 64)),  # quantisation: all 1s
+            _jpeg_segment(0xC2, struct.pack(">BHHB", 8, side, side, 1) + bytes([1, 0x11, 0])),
+            _jpeg_segment(0xC4, dc_table + ac_table),
+            _jpeg_segment(0xDA, bytes([1, 1, 0x00, 0, 0, 0x00])),  # DC of every block
+            _jpeg_entropy_coded("0" * blocks),
+            (_jpeg_segment(0xDA, bytes([1, 1, 0x00, 1, 63, 0x00])) + ac_scan) * scans,  # AC 1-63
+            b"\xff\xd9",
+        ]
+    )
+
+
 def jpeg_html_polyglot() -> bytes:
     """A valid JPEG whose comment segment is an HTML page with a script: a browser that
     sniffed it as HTML would run the script. It is a real JPEG, so it is accepted; the
     payload must never reach a rendition."""
     payload = b"<html><body><script>alert('polyglot')</script></body></html>"
     data = jpeg(64, 48)
-    comment = b"\xff\xfe" + struct.pack(">H", len(payload) + 2) + payload
-    return data[:2] + comment + data[2:]
+    return data[:2] + _jpeg_segment(0xFE, payload) + data[2:]
 
 
 def jpeg_zip_polyglot() -> bytes:
@@ -291,3 +327,14 @@ def _box(kind: bytes, body: bytes) -> bytes:
 
 def _colour(rng: random.Random) -> tuple[int, int, int]:
     return (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+
+
+def _jpeg_segment(marker: int, body: bytes) -> bytes:
+    return bytes([0xFF, marker]) + struct.pack(">H", len(body) + 2) + body
+
+
+def _jpeg_entropy_coded(bits: str) -> bytes:
+    """Bits packed into bytes, the last padded with 1s, each 0xFF byte followed by a 0
+    (the stuffing that tells data from a marker)."""
+    bits += "1" * (-len(bits) % 8)
+    return int(bits, 2).to_bytes(len(bits) // 8, "big").replace(b"\xff", b"\xff\x00")

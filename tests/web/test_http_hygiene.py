@@ -212,11 +212,11 @@ def test_cookies_are_httponly_lax_and_secure_when_configured(
         return "remembered"
 
     client = app.test_client()
+    # Over plain HTTP the setting alone decides (over HTTPS the session cookie is always
+    # Secure: tests/web/test_sessions_security.py).
     set_cookies = [
-        *client.get("/login", base_url="https://localhost").headers.getlist("Set-Cookie"),
-        *client.get("/remember-me-for-the-test", base_url="https://localhost").headers.getlist(
-            "Set-Cookie"
-        ),
+        *client.get("/login").headers.getlist("Set-Cookie"),
+        *client.get("/remember-me-for-the-test").headers.getlist("Set-Cookie"),
     ]
     by_name = {cookie.split("=", 1)[0]: cookie for cookie in set_cookies}
 

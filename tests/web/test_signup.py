@@ -47,6 +47,17 @@ def test_usernames_are_kept_lower_case(site: FlaskClient) -> None:
     assert data["display_name"] in site.get("/u/GRACE.HOPPER").text
 
 
+def test_spaces_typed_around_the_username_are_not_part_of_it(site: FlaskClient) -> None:
+    data = new_user("ada")
+    typed = {**data, "username": f"  {data['username']} ", "display_name": " Ada  "}
+
+    response = submit(site, "/signup", typed)
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/u/{data['username']}"
+    assert "<h1>Ada</h1>" in site.get(response.headers["Location"]).text
+
+
 def test_the_signup_page_explains_the_rules(site: FlaskClient) -> None:
     page = site.get("/signup")
 

@@ -11,17 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.worker import test_celery_worker as worker_tests
-from tests.worker.test_celery_worker import (
-    WAIT_SECONDS,
-    _attempts,
-    _wait_until_settled,
-    slow_job,
-)
+from tests.support import workers
+from tests.support.workers import WAIT_SECONDS, attempts_of, slow_job, wait_until_settled
 
 # The worker tests' fixtures: an API on PostgreSQL and Redis that sends jobs to a broker.
-production = worker_tests.production
-api = worker_tests.api
+production = workers.production
+api = workers.api
 
 pytestmark = pytest.mark.parametrize("stack", ["postgresql"], indirect=True)
 
@@ -40,7 +35,7 @@ async def test_sigterm_mid_job_finishes_the_job_then_exits_cleanly(api, producti
         # To the main process only, as Docker and Kubernetes send it; mid-job.
         os.kill(worker.pid, signal.SIGTERM)
         exit_code = await asyncio.to_thread(worker.wait, WAIT_SECONDS)
-        photo = await _wait_until_settled(api, job.photo_id, job.user.headers)
+        photo = await wait_until_settled(api, job.photo_id, job.user.headers)
         photo_id = job.photo_id
 
     log = (tmp_path / "worker.log").read_text()
@@ -48,6 +43,6 @@ async def test_sigterm_mid_job_finishes_the_job_then_exits_cleanly(api, producti
     assert "Warm shutdown" in log
     assert photo["status"] == "ready", log
     assert marker.read_text().split() == [str(pool_child)]  # one attempt, never re-run
-    assert await _attempts(api, photo_id) == 1
+    assert await attempts_of(api, photo_id) == 1
     arenas = os.environ.get("MALLOC_ARENA_MAX", "2")  # the operator's own value is kept
     assert [env.get("MALLOC_ARENA_MAX") for env in environments] == [arenas, arenas]

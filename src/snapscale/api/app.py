@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from snapscale import __version__
 from snapscale.api import http_layers, problems
 from snapscale.api.body_limit import MULTIPART_OVERHEAD, BodyLimit
-from snapscale.api.routes import admin, auth, feed, media, photos, social, users
+from snapscale.api.cached_reads import CachedProfileReads
+from snapscale.api.routes import admin, auth, feed, media, photos, social, two_factor, users
 from snapscale.config import Settings
 from snapscale.core import health
 from snapscale.core.runtime import Runtime
@@ -60,12 +61,16 @@ def create_api(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     v1 = APIRouter(prefix=API_PREFIX)
     v1.include_router(auth.router)
     v1.include_router(users.router)
+    v1.include_router(two_factor.router)
     v1.include_router(photos.router)
     v1.include_router(social.router)
     v1.include_router(feed.router)
     v1.include_router(admin.router)
     app.include_router(v1)
     app.include_router(media.router)
+    problems.document_unreadable_bodies(app)
+    # Innermost of the layers: every layer below wraps the hot read too.
+    app.add_middleware(CachedProfileReads, users_path=f"{API_PREFIX}{users.router.prefix}")
     app.add_middleware(
         BodyLimit,
         default=DEFAULT_BODY_LIMIT,

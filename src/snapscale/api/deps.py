@@ -16,7 +16,7 @@ from snapscale.core.pagination import MAX_LIMIT
 from snapscale.core.runtime import Runtime
 from snapscale.observability.context import bind_user
 
-TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)
+TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a secret)  # nosec B105
 _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 

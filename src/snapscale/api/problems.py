@@ -7,6 +7,7 @@ body and no stack trace can reach a client.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -121,9 +122,33 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"There is nothing at {request.url.path}."
-    elif exc.status_code == 405:
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
-    return problem_response(request, exc.status_code, detail, headers=dict(exc.headers or {}))
+        headers["Allow"] = _allowed_methods(request, fallback=headers.get("Allow", ""))
+    return problem_response(request, exc.status_code, detail, headers=headers)
+
+
+def _allowed_methods(request: Request, fallback: str) -> str:
+    """Every method the path answers to, as the API documents them. Each method is a route
+    of its own, and the router's 405 names only those of the first route that matched."""
+    methods: set[str] = set()
+    for template, item in request.app.openapi().get("paths", {}).items():
+        if _template_pattern(template).fullmatch(request.url.path):
+            methods |= {method.upper() for method in item if method in _HTTP_METHODS}
+    if "GET" in methods:
+        methods.add("HEAD")  # every GET route answers HEAD too
+    return ", ".join(sorted(methods)) or fallback
+
+
+_HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}/]+\})", template)
+    return re.compile(
+        "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts)
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -156,6 +181,9 @@ def _field_error(error: dict[str, Any]) -> ProblemFieldError:
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "missing":
         message = "is required"
+    elif message.startswith("Expected UploadFile"):
+        # A text field where a file belongs: a part sent without a filename.
+        message = "must be sent as a file (a multipart part with a filename), not as text"
     return ProblemFieldError(
         field=".".join(str(part) for part in path), location=str(location), detail=message
     )
@@ -164,6 +192,31 @@ def _field_error(error: dict[str, Any]) -> ProblemFieldError:
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(request, 500, "Something went wrong on our side; it has been logged.")
+
+
+def document_unreadable_bodies(app: FastAPI) -> None:
+    """Every operation that reads a body answers a 400 when the body cannot be read (JSON
+    that does not parse, a broken multipart form): add it to each one's documentation,
+    so no route can forget it."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        first_time = app.openapi_schema is None
+        schema = generate()  # made once, then kept by the app
+        if first_time:
+            for item in schema.get("paths", {}).values():
+                for operation in item.values():
+                    if isinstance(operation, dict) and "requestBody" in operation:
+                        operation["responses"].setdefault("400", _UNREADABLE_BODY)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+_UNREADABLE_BODY = {
+    "description": HTTPStatus.BAD_REQUEST.phrase,
+    "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
 
 
 def install(app: FastAPI) -> None:

@@ -3,9 +3,11 @@
 Every request is counted per client address and per account by a pure ASGI middleware,
 before any routing, body or database work, so a refused request costs next to nothing;
 uploads are counted there too, before the photo's bytes are received. The log-in,
-sign-up and token routes add their strict limits through dependencies (the log-in limit
-per account name needs the form). Whichever limit is strictest is what the RateLimit
-headers of the response describe, on success as on a refusal.
+sign-up, token and password-change routes add their strict limits through dependencies
+(the log-in limit per account needs the form, and the account the name resolves to), and
+an email change counts against the sign-up budget. Whichever limit is strictest is what
+the RateLimit headers of the response describe, on success as on a refusal (the
+per-account log-in limit only once it refuses: see ``Limit.discreet``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from snapscale.api.deps import get_runtime
+from snapscale.api.deps import CurrentUser, UoW, get_runtime
 from snapscale.api.problems import rate_limited_response
 from snapscale.core.ratelimit import (
     Decision,
@@ -27,6 +29,7 @@ from snapscale.core.ratelimit import (
     RateLimited,
     is_exempt,
     limiter_for,
+    log_in_account,
     strictest,
 )
 from snapscale.core.runtime import Runtime
@@ -113,11 +116,29 @@ async def _enforce(request: Request, select: Callable[[Policy, str | None], list
 
 
 async def limit_log_in(
-    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], uow: UoW
 ) -> None:
+    if limiter_for(get_runtime(request)) is None:
+        return
+    account_id = await log_in_account(uow, login=form.username)
     await _enforce(
-        request, lambda policy, client: policy.for_log_in(client=client, login=form.username)
+        request,
+        lambda policy, client: policy.for_log_in(
+            client=client, login=form.username, account_id=account_id
+        ),
     )
+
+
+async def limit_password_check(request: Request, user: CurrentUser) -> None:
+    await _enforce(
+        request,
+        lambda policy, client: policy.for_password_check(client=client, account_id=user.id),
+    )
+
+
+async def limit_email_change(request: Request) -> None:
+    """Counted only when the email really changes, before anyone is told it is in use."""
+    await _enforce(request, lambda policy, client: policy.for_email_change(client=client))
 
 
 async def limit_registration(request: Request) -> None:

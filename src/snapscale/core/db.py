@@ -29,6 +29,7 @@ from sqlalchemy.types import TypeDecorator
 
 from snapscale.config import Settings
 from snapscale.core.cache import Cache
+from snapscale.core.db_failures import watch_for_outages
 from snapscale.core.ids import new_id
 
 if TYPE_CHECKING:
@@ -80,7 +81,10 @@ class IdMixin:
     )
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, limit_query_time: bool = True) -> AsyncEngine:
+    """The engine for `settings`' database. Queries are limited to
+    `db_command_timeout_seconds` unless `limit_query_time` is off (migrations: building an
+    index on a big table may rightly take longer)."""
     url = settings.effective_database_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -91,14 +95,26 @@ def create_engine(settings: Settings) -> AsyncEngine:
     # query a profile read makes. A connection found dead instead fails its request (503)
     # and marks every connection opened before it stale, so after a database restart the
     # pool reconnects on the next checkout rather than failing once per connection.
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
         pool_recycle=1800,
-        connect_args={"timeout": settings.db_pool_timeout_seconds},
+        connect_args=_asyncpg_arguments(settings, limit_query_time=limit_query_time),
     )
+    watch_for_outages(engine)
+    return engine
+
+
+def _asyncpg_arguments(settings: Settings, *, limit_query_time: bool) -> dict[str, float]:
+    arguments = {"timeout": settings.db_pool_timeout_seconds}  # to connect
+    if limit_query_time:
+        # A query past it raises TimeoutError: asyncpg asks the server to cancel it and
+        # the connection is discarded (db_failures), so a frozen or stalled server costs
+        # a request this long at most, and it answers 503 instead of hanging.
+        arguments["command_timeout"] = settings.db_command_timeout_seconds
+    return arguments
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -214,8 +230,12 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         self._after_commit.clear()
-        await self.session.rollback()
-        await _run_all(self._after_rollback, "after-rollback")
+        try:
+            await self.session.rollback()
+        finally:
+            # Even when the rollback itself fails (the connection is gone, so the
+            # transaction is gone with it), undo what the request did outside the database.
+            await _run_all(self._after_rollback, "after-rollback")
 
 
 async def _run_all(callbacks: list[AfterCommit], stage: str) -> None:

@@ -17,6 +17,8 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
+from snapscale.core.errors import NotFound
+
 EPOCH_MS = 1_735_689_600_000  # 2025-01-01T00:00:00Z
 NODE_BITS = 10
 SEQUENCE_BITS = 12
@@ -97,7 +99,14 @@ def new_id() -> int:
 
 
 def _parse_id(value: object) -> object:
-    if isinstance(value, str) and value.isdigit():
+    # ASCII only: str.isdigit() also says yes to "²" and to other scripts' digits.
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        if len(value.lstrip("0")) > len(str(MAX_ID)) or int(value) > MAX_ID:
+            # Well formed, but past the 63-bit range ids are made in: it names nothing,
+            # as for the site's pages. NotFound is not a ValueError, so validation lets it
+            # through to the entry point (a 404) instead of handing the number on to a
+            # database driver that cannot bind it (a 500).
+            raise NotFound(f"Nothing has that id: ids are at most {MAX_ID}.")
         return int(value)
     return value
 

@@ -8,9 +8,12 @@ a Redis pub/sub channel so all replicas drop their copy at once.
 The local copy is only trusted while this process is subscribed: until the subscription
 is confirmed, and from the moment it breaks until it is re-established (when the local
 copy is cleared, since invalidations may have been missed), reads go straight to Redis.
-Local entries also live at most ``max_age`` seconds, which bounds how stale a copy can
-get if a broadcast is lost (an invalidation sent while Redis itself was unreachable), or
-if a value read from Redis just before an invalidation is stored just after it.
+A value read from Redis is not kept locally if any invalidation arrived while it was being
+read: it may be the value that invalidation was about. Local entries also live at most
+``max_age`` seconds, which bounds how stale a copy can get if a broadcast is lost (an
+invalidation the writer could not publish) or if a value read from the database is cached
+just after an edit invalidated it (the cache-aside race, which Redis's own copy shares
+until its TTL).
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ class NearCache:
         self._max_age = max_age
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = False
+        # Counts invalidations seen, so that a read can tell whether one came meanwhile.
+        self._invalidations = 0
 
     @property
     def trusted(self) -> bool:
@@ -69,11 +74,13 @@ class NearCache:
         hits = [key for key, value in zip(keys, found, strict=True) if value is not None]
         metrics.count_cache_lookups(hits, [b""] * len(hits))
         if missing:
+            invalidations_before = self._invalidations
             fetched = dict(zip(missing, await self._remote.get_many(missing), strict=True))
-            await self._local.set_many(
-                {key: value for key, value in fetched.items() if value is not None},
-                self._max_age,
-            )
+            if self._invalidations == invalidations_before:
+                await self._local.set_many(
+                    {key: value for key, value in fetched.items() if value is not None},
+                    self._max_age,
+                )
             found = [
                 value if value is not None else fetched[key]
                 for key, value in zip(keys, found, strict=True)
@@ -89,6 +96,7 @@ class NearCache:
             await self._local.set_many(values, min(ttl_seconds, self._max_age))
 
     async def delete(self, *keys: str) -> None:
+        self._invalidations += 1
         await self._local.delete(*keys)
         await self._remote.delete(*keys)
         try:
@@ -122,6 +130,7 @@ class NearCache:
                     self._subscribed = True
                     async for message in pubsub.listen():
                         if message["type"] == "message":
+                            self._invalidations += 1
                             await self._local.delete(*_keys(message["data"]))
             except asyncio.CancelledError:
                 raise

@@ -26,7 +26,7 @@ import threading
 import time
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 
 from limits import RateLimitItem, parse_many
@@ -34,11 +34,13 @@ from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import FixedWindowRateLimiter
 from redis.exceptions import RedisError
 
+from snapscale.core.accounts import repository as account_repository
 from snapscale.core.cache import CircuitBreaker
 from snapscale.core.errors import DomainError
 
 if TYPE_CHECKING:
     from snapscale.config import Settings
+    from snapscale.core.db import UnitOfWork
     from snapscale.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,9 @@ class Limit:
     name: str
     counts: str  # what is counted, in words: "log-in attempts from your address"
     rates: tuple[RateLimitItem, ...]
+    # A limit keyed on something the client must not learn about (whether two log-in
+    # names are one account) shows in the RateLimit headers only when it refuses.
+    discreet: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,11 +91,12 @@ class Policy:
     registration_per_ip: Limit
     refresh_per_ip: Limit
     uploads_per_account: Limit
+    two_factor_per_account: Limit
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
-        def limit(name: str, counts: str, rate: str) -> Limit:
-            return Limit(name, counts, tuple(parse_many(rate)))
+        def limit(name: str, counts: str, rate: str, *, discreet: bool = False) -> Limit:
+            return Limit(name, counts, tuple(parse_many(rate)), discreet)
 
         return cls(
             per_ip=limit("ip", "requests from your address", settings.rate_limit_per_ip),
@@ -104,6 +110,7 @@ class Policy:
                 "login-account",
                 "log-in attempts for this account",
                 settings.rate_limit_login_per_account,
+                discreet=True,
             ),
             registration_per_ip=limit(
                 "register-ip", "sign-ups from your address", settings.rate_limit_register
@@ -114,6 +121,11 @@ class Policy:
             uploads_per_account=limit(
                 "uploads", "photo uploads for your account", settings.rate_limit_uploads
             ),
+            two_factor_per_account=limit(
+                "two-factor",
+                "sign-in code attempts for this account",
+                settings.rate_limit_two_factor,
+            ),
         )
 
     def for_request(self, *, client: str | None, account_id: int | None) -> list[Hit]:
@@ -123,22 +135,42 @@ class Policy:
             hits.append(Hit(self.per_account, str(account_id)))
         return hits
 
-    def for_log_in(self, *, client: str | None, login: str) -> list[Hit]:
-        """Per address, and per account name from anywhere, so that an attack on one
-        account spread over many addresses is throttled too."""
+    def for_log_in(self, *, client: str | None, login: str, account_id: int | None) -> list[Hit]:
+        """Per address, and per account from anywhere, so that an attack on one account
+        spread over many addresses is throttled too. ``account_id`` is the account the
+        name resolves to (see ``log_in_account``): its username and email share one
+        budget. A name that matches no account gets a budget of its own, counted the
+        same way, so a refusal does not tell whether the account exists."""
+        subject = account_key(account_id) if account_id is not None else login_key(login)
+        return [*per_address(self.log_in_per_ip, client), Hit(self.log_in_per_account, subject)]
+
+    def for_password_check(self, *, client: str | None, account_id: int) -> list[Hit]:
+        """A password change checks the current password: a guess at it, from a holder of
+        the account's token, counts as a log-in attempt."""
         return [
             *per_address(self.log_in_per_ip, client),
-            Hit(self.log_in_per_account, login_key(login)),
+            Hit(self.log_in_per_account, account_key(account_id)),
         ]
 
     def for_registration(self, *, client: str | None) -> list[Hit]:
         return per_address(self.registration_per_ip, client)
+
+    def for_email_change(self, *, client: str | None) -> list[Hit]:
+        """Sign-up and an email change both answer whether an email is in use: they draw
+        on one budget per address, so neither is a faster way to ask."""
+        limit = replace(self.registration_per_ip, counts="email changes from your address")
+        return per_address(limit, client)
 
     def for_refresh(self, *, client: str | None) -> list[Hit]:
         return per_address(self.refresh_per_ip, client)
 
     def for_upload(self, *, account_id: int) -> list[Hit]:
         return [Hit(self.uploads_per_account, str(account_id))]
+
+    def for_second_factor(self, *, account_id: int) -> list[Hit]:
+        """Per account, whatever the address and front end: six digits are only safe
+        while guessing them is slow."""
+        return [Hit(self.two_factor_per_account, str(account_id))]
 
 
 _unknown_client_noted = False
@@ -175,9 +207,23 @@ def client_key(client: str) -> str:
 
 
 def login_key(login: str) -> str:
-    """The account name as typed (username or email), case-folded; hashed, so no email
-    address is written into Redis keys."""
+    """A log-in name that matches no account, case-folded; hashed, so no email address
+    is written into Redis keys."""
     return hashlib.sha256(login.strip().casefold().encode()).hexdigest()[:32]
+
+
+def account_key(account_id: int) -> str:
+    return f"account-{account_id}"
+
+
+async def log_in_account(uow: UnitOfWork, *, login: str) -> int | None:
+    """The id of the account a log-in names, by username or email in any case, or None.
+    Looked up before the attempt is counted, so that every spelling of one account draws
+    on one budget."""
+    if not login.isprintable():  # as in authenticate: such a name matches nobody
+        return None
+    user = await account_repository.get_user_by_login(uow.session, login)
+    return user.id if user is not None else None
 
 
 @dataclass(frozen=True)
@@ -248,7 +294,7 @@ class RateLimiter:
 
     async def check(self, hits: Sequence[Hit]) -> Decision | None:
         """Count every hit, and decide: refused if any of its limits is used up (None when
-        there was nothing to count)."""
+        there was nothing to count, or nothing to show)."""
         if not hits:
             return None
         if self._shared is not None and not self._breaker.is_open:
@@ -264,15 +310,22 @@ class RateLimiter:
         return await _count(self._local, hits)
 
 
-async def _count(counter: FixedWindowRateLimiter, hits: Sequence[Hit]) -> Decision:
-    counted = [_count_one(counter, hit, rate) for hit in hits for rate in hit.limit.rates]
-    outcomes = await asyncio.gather(*counted, return_exceptions=True)
+async def _count(counter: FixedWindowRateLimiter, hits: Sequence[Hit]) -> Decision | None:
+    counted = [(hit, rate) for hit in hits for rate in hit.limit.rates]
+    outcomes = await asyncio.gather(
+        *(_count_one(counter, hit, rate) for hit, rate in counted), return_exceptions=True
+    )
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
             raise outcome
-    decision = strictest(*cast(list[Decision], outcomes))
-    assert decision is not None, "a check counts at least one hit"
-    return decision
+    decisions = cast(list[Decision], outcomes)
+    return strictest(
+        *(
+            decision
+            for (hit, _), decision in zip(counted, decisions, strict=True)
+            if not (hit.limit.discreet and decision.allowed)
+        )
+    )
 
 
 async def _count_one(counter: FixedWindowRateLimiter, hit: Hit, rate: RateLimitItem) -> Decision:

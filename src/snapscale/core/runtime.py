@@ -7,6 +7,7 @@ nothing here holds user state, so any replica can serve any request.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -26,6 +27,8 @@ from snapscale.core.db import (
     create_read_session_factory,
     create_session_factory,
 )
+from snapscale.core.db_failures import as_unavailable
+from snapscale.core.db_failures import describe as describe_db_failure
 from snapscale.core.errors import DomainError
 from snapscale.core.feed.timelines import RedisTimelines
 from snapscale.core.job_handlers import HANDLERS
@@ -127,9 +130,16 @@ class Runtime:
                 else:
                     await uow.rollback()
                 raise
-            except BaseException:
-                await uow.rollback()
-                raise
+            except BaseException as exc:
+                unavailable = as_unavailable(exc)
+                if unavailable is None:
+                    await uow.rollback()
+                    raise
+                # One short line per refused request: the outage is the news, not a stack.
+                log.warning("database unavailable: %s", describe_db_failure(exc))
+                with contextlib.suppress(Exception):  # the connection is gone anyway
+                    await uow.rollback()
+                raise unavailable from exc
 
     async def run(
         self,
@@ -166,6 +176,8 @@ class Runtime:
         await self.jobs.aclose()
         if isinstance(self.cache, NearCache):
             await self.cache.aclose()
+        if self.timelines is not None:
+            await self.timelines.aclose()
         self.storage.close()
         if self._owns_cpu:
             self.cpu.close()

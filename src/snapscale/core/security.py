@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from snapscale.core.db import utcnow
+from snapscale.core.ids import MAX_ID
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when the account does not exist, so an unknown username costs the
@@ -72,7 +73,12 @@ def read_access_token(token: str, *, key: str) -> AccessClaims | None:
             options={"require": ["sub", "exp", "iat", "ver"]},
             leeway=CLOCK_SKEW_SECONDS,
         )
-        return AccessClaims(user_id=int(claims["sub"]), token_version=int(claims["ver"]))
+        user_id = int(claims["sub"])
+        # Only the key's holder could sign an id no account can have; the database must
+        # still never be asked for one (beyond 64 bits it fails the query: a 500).
+        if not 0 < user_id <= MAX_ID:
+            return None
+        return AccessClaims(user_id=user_id, token_version=int(claims["ver"]))
     except (jwt.PyJWTError, ValueError, TypeError):
         return None
 

@@ -64,7 +64,7 @@ def make_plan(*, users: int, photos_per_user: int, seed: int, celebrity_follower
         raise ValueError("a demo needs at least 2 users")
 
     def stream(part: str) -> random.Random:
-        return random.Random(f"{seed}:{part}")  # noqa: S311 (repeatable on purpose)
+        return random.Random(f"{seed}:{part}")  # noqa: S311 (repeatable on purpose)  # nosec B311
 
     follows = _follows(stream("follows"), users, celebrity_followers)
     photos = _photos(stream("photos"), users, photos_per_user)

@@ -17,7 +17,7 @@ Colour = tuple[int, int, int]
 
 def render(seed: int, *, width: int = WIDTH, height: int = HEIGHT) -> bytes:
     """A landscape-like picture: a sky-to-ground gradient with soft coloured shapes."""
-    rng = random.Random(seed)  # noqa: S311 (repeatable on purpose)
+    rng = random.Random(seed)  # noqa: S311 (repeatable on purpose)  # nosec B311
     sky, ground = _colour(rng), _colour(rng)
     gradient = Image.linear_gradient("L").resize((width, height))
     picture = Image.composite(

@@ -31,7 +31,7 @@ from snapscale.demo import images, repository
 from snapscale.demo.graph import Plan, make_plan
 from snapscale.wiring import build_runtime
 
-PASSWORD = "demo-password-123"  # noqa: S105 (printed for demo log-ins, by design)
+PASSWORD = "demo-password-123"  # noqa: S105 (printed for demo log-ins, by design)  # nosec B105
 BATCH = 1000  # rows per INSERT: few round trips, far below every driver's parameter limit
 # Processing one small photo takes well under a second; past this the server's start-up
 # sweep finishes the rest.

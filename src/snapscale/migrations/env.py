@@ -44,7 +44,7 @@ def _configure(connection: Connection) -> None:
 
 
 async def _run_online() -> None:
-    engine = create_engine(_settings())
+    engine = create_engine(_settings(), limit_query_time=False)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_configure)

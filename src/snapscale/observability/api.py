@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Scope
 
 from snapscale.core.live_stats import LiveStats
 from snapscale.observability import metrics
-from snapscale.observability.asgi import RequestObservability
+from snapscale.observability.asgi import ROUTE_TEMPLATE, RequestObservability
 from snapscale.observability.backlog import in_process_backlog
 
 FRONT_END = "api"
@@ -50,6 +50,9 @@ class RouteTemplates:
         # Since FastAPI 0.137, routes of an included router keep their own path in
         # scope["route"] (without the include's prefix); the full template is in the
         # route context FastAPI records for the request.
+        answered_before_routing = scope.get(ROUTE_TEMPLATE)
+        if answered_before_routing is not None:
+            return str(answered_before_routing)
         context = scope.get("fastapi", {}).get("effective_route_context")
         template = getattr(context, "path_format", None)
         if template is None:

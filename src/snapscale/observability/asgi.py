@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 _HEADER = REQUEST_ID_HEADER.lower().encode()
 # nginx's convention for "the client went away before an answer".
 CLIENT_CLOSED_REQUEST = 499
+# Where a layer that answers before routing names the route it answered for.
+ROUTE_TEMPLATE = "snapscale.route"
 
 
 class RequestObservability:

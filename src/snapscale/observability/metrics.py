@@ -20,6 +20,7 @@ import weakref
 from collections import Counter as Tally
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -105,24 +106,52 @@ def method_label(method: str) -> str:
     return method if method in _KNOWN_METHODS else OTHER
 
 
+class _Children:
+    """A metric's labelled children, looked up once per label set.
+
+    ``labels()`` takes a lock and validates the values on every call, a good part of a
+    cached read's cost; the label sets are few (every label is bounded), so each child is
+    kept after its first use."""
+
+    def __init__(self, metric: Counter | Histogram) -> None:
+        self._metric = metric
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *labels: str) -> Any:
+        child = self._children.get(labels)
+        if child is None:
+            child = self._children[labels] = self._metric.labels(*labels)
+        return child
+
+
+_request_counter = _Children(HTTP_REQUESTS)
+_request_timer = _Children(HTTP_REQUEST_DURATION)
+_cache_hit_counter = _Children(CACHE_HITS)
+_cache_miss_counter = _Children(CACHE_MISSES)
+
+
 def observe_request(
     *, front_end: str, method: str, route: str, status: int, duration_seconds: float
 ) -> None:
     method = method_label(method)
-    HTTP_REQUESTS.labels(front_end, method, route, str(status)).inc()
-    HTTP_REQUEST_DURATION.labels(front_end, method, route).observe(duration_seconds)
+    _request_counter(front_end, method, route, str(status)).inc()
+    _request_timer(front_end, method, route).observe(duration_seconds)
     publish_process_gauges()
 
 
 def count_cache_lookups(keys: Sequence[str], found: Sequence[bytes | None]) -> None:
+    if len(keys) == 1:  # the usual case, without the tallies
+        counter = _cache_miss_counter if found[0] is None else _cache_hit_counter
+        counter(cache_family(keys[0])).inc()
+        return
     hits: Tally[str] = Tally()
     misses: Tally[str] = Tally()
     for key, value in zip(keys, found, strict=True):
         (misses if value is None else hits)[cache_family(key)] += 1
     for family, count in hits.items():
-        CACHE_HITS.labels(family).inc(count)
+        _cache_hit_counter(family).inc(count)
     for family, count in misses.items():
-        CACHE_MISSES.labels(family).inc(count)
+        _cache_miss_counter(family).inc(count)
 
 
 def cache_family(key: str) -> str:
@@ -134,31 +163,50 @@ def cache_family(key: str) -> str:
 # -- database pools ---------------------------------------------------------------------
 # Every engine of the process announces its pool on its first connection; the gauge is
 # read from the pools themselves (what is checked out right now), so it cannot drift.
-_pools: weakref.WeakSet[Pool] = weakref.WeakSet()
+# Weak references: a disposed engine's pool is forgotten. The tuple is replaced, never
+# changed in place, so that reading it (once per request) needs no lock.
+_pools: tuple[weakref.ref[Pool], ...] = ()
 _pools_lock = threading.Lock()
 
 
 @event.listens_for(Engine, "engine_connect")
 def _remember_pool(connection: Connection) -> None:
+    global _pools
     pool = connection.engine.pool
-    if pool not in _pools:
-        with _pools_lock:
-            _pools.add(pool)
+    # Pools without a checkout count (NullPool, StaticPool) hold nothing between uses.
+    if not hasattr(pool, "checkedout") or any(known() is pool for known in _pools):
+        return
+    with _pools_lock:
+        alive = tuple(known for known in _pools if known() is not None)
+        if not any(known() is pool for known in alive):
+            alive += (weakref.ref(pool),)
+        _pools = alive
 
 
 def connections_in_use() -> int:
-    with _pools_lock:
-        pools = list(_pools)
-    # Pools without a checkout count (NullPool, StaticPool) hold nothing between uses.
-    return sum(pool.checkedout() for pool in pools if hasattr(pool, "checkedout"))
+    in_use = 0
+    for known in _pools:
+        pool: Any = known()
+        if pool is not None:
+            in_use += pool.checkedout()
+    return in_use
 
 
 def publish_process_gauges() -> None:
     """In multiprocess mode, write this process's gauges where a scrape answered by
     another process finds them. Called when a request or job ends, when what it held
     has just been given back."""
-    if multiprocess_dir() is not None:
-        DB_CONNECTIONS_IN_USE.set(connections_in_use())
+    global _published_in_use
+    if _MULTIPROCESS:
+        in_use = connections_in_use()
+        if in_use != _published_in_use:  # most requests change nothing: skip the write
+            DB_CONNECTIONS_IN_USE.set(in_use)
+            _published_in_use = in_use
+
+
+# Whether samples live in files: decided, as prometheus-client decides it, at import.
+_MULTIPROCESS = bool(os.environ.get(MULTIPROC_ENV))
+_published_in_use: int | None = None
 
 
 # -- exposition -------------------------------------------------------------------------

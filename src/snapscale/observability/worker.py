@@ -26,7 +26,7 @@ from snapscale.worker.sender import REQUEST_ID_HEADER, queue_backlog
 
 log = logging.getLogger(__name__)
 
-METRICS_ADDRESS = "0.0.0.0"  # noqa: S104 (scraped from other hosts, like any exporter)
+METRICS_ADDRESS = "0.0.0.0"  # noqa: S104 (scraped from other hosts, like any exporter)  # nosec B104
 
 _OUTCOMES: dict[str, Outcome] = {"SUCCESS": "succeeded", "FAILURE": "failed", "RETRY": "retried"}
 # Attempts running in this process: when each started, and what its log lines were bound to.

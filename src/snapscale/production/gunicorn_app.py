@@ -22,7 +22,7 @@ from snapscale.production.options import Kind, ServerOptions
 # its database pool and Redis clients) before the master's deadline kills it.
 CLEANUP_SECONDS = 2
 # Memory-backed on Linux; gunicorn's own advice for its heartbeat files.
-HEARTBEAT_DIR = Path("/dev/shm")  # noqa: S108 (only heartbeat files, made private by gunicorn)
+HEARTBEAT_DIR = Path("/dev/shm")  # noqa: S108 (only heartbeat files, made private by gunicorn)  # nosec B108
 
 
 class ApiWorker(UvicornWorker):  # type: ignore[misc]

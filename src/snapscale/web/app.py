@@ -14,8 +14,8 @@ from snapscale.core import redis as redis_clients
 from snapscale.observability import wsgi as site_observability
 from snapscale.web import auth, errors, formatting, http_layers, navigation, probes
 from snapscale.web.core_access import EXTENSION_KEY, SiteCore
-from snapscale.web.sessions import ResilientRedisSessionInterface
-from snapscale.web.views import accounts, admin, main, photos, profiles, social
+from snapscale.web.sessions import LocalSessionInterface, ResilientRedisSessionInterface
+from snapscale.web.views import accounts, admin, main, photos, profiles, social, two_factor
 
 SESSION_LIFETIME = timedelta(days=14)
 
@@ -50,6 +50,8 @@ def create_site(settings: Settings, *, core: SiteCore | None = None) -> Flask:
             client=app.config["SESSION_REDIS"],
             key_prefix=app.config["SESSION_KEY_PREFIX"],
         )
+    else:
+        app.session_interface = LocalSessionInterface(app, client=app.config["SESSION_CACHELIB"])
     # Before CSRFProtect: its check reads the form, and that is when the body limit applies.
     app.before_request(photos.allow_photo_uploads)
     http_layers.install(app, settings)
@@ -58,7 +60,15 @@ def create_site(settings: Settings, *, core: SiteCore | None = None) -> Flask:
     errors.install(app)
     formatting.install(app)
     app.add_template_global(navigation.here)
-    for blueprint in (main.bp, accounts.bp, profiles.bp, photos.bp, social.bp, probes.bp):
+    for blueprint in (
+        main.bp,
+        accounts.bp,
+        two_factor.bp,
+        profiles.bp,
+        photos.bp,
+        social.bp,
+        probes.bp,
+    ):
         app.register_blueprint(blueprint)
     app.register_blueprint(admin.bp)
     # Last, so it wraps every other layer: each response gets its request id and is counted.

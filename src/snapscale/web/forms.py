@@ -18,10 +18,27 @@ from snapscale.core.social.schemas import COMMENT_MAX
 PHOTO_TYPES = "image/jpeg,image/png,image/webp"
 
 
+# The core counts its length limits on what it is given (as the API documents them), so
+# the forms hand it what the person typed, not what the browser added around it.
+def typed_line(value: str | None) -> str | None:
+    """A one-line field without the spaces a person does not see they typed."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def typed_text(value: str | None) -> str | None:
+    """A textarea's text as typed: browsers send its line breaks as CRLF, and the CRs must
+    not count against a limit the textarea's own counter did not count them against."""
+    return value.replace("\r\n", "\n").strip() if isinstance(value, str) else value
+
+
 class SignupForm(FlaskForm):
-    username = StringField("Username", [InputRequired()], render_kw={"autocomplete": "username"})
+    username = StringField(
+        "Username", [InputRequired()], filters=[typed_line], render_kw={"autocomplete": "username"}
+    )
     email = EmailField("Email", [InputRequired()], render_kw={"autocomplete": "email"})
-    display_name = StringField("Display name (optional)", render_kw={"autocomplete": "name"})
+    display_name = StringField(
+        "Display name (optional)", filters=[typed_line], render_kw={"autocomplete": "name"}
+    )
     password = PasswordField(
         "Password", [InputRequired()], render_kw={"autocomplete": "new-password"}
     )
@@ -37,9 +54,13 @@ class LoginForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    display_name = StringField("Display name", render_kw={"maxlength": rules.DISPLAY_NAME_MAX})
+    display_name = StringField(
+        "Display name", filters=[typed_line], render_kw={"maxlength": rules.DISPLAY_NAME_MAX}
+    )
     email = EmailField("Email", [InputRequired()], render_kw={"autocomplete": "email"})
-    bio = TextAreaField("Bio", render_kw={"maxlength": rules.BIO_MAX, "rows": 4})
+    bio = TextAreaField(
+        "Bio", filters=[typed_text], render_kw={"maxlength": rules.BIO_MAX, "rows": 4}
+    )
 
 
 class PasswordForm(FlaskForm):
@@ -55,29 +76,52 @@ class UploadForm(FlaskForm):
     file = FileField(
         "Photo", [FileRequired("Choose a photo to upload.")], render_kw={"accept": PHOTO_TYPES}
     )
-    caption = TextAreaField("Caption (optional)", render_kw={"maxlength": CAPTION_MAX, "rows": 4})
+    caption = TextAreaField(
+        "Caption (optional)",
+        filters=[typed_text],
+        render_kw={"maxlength": CAPTION_MAX, "rows": 4},
+    )
 
 
 class CaptionForm(FlaskForm):
-    caption = TextAreaField("Caption", render_kw={"maxlength": CAPTION_MAX, "rows": 4})
+    caption = TextAreaField(
+        "Caption", filters=[typed_text], render_kw={"maxlength": CAPTION_MAX, "rows": 4}
+    )
 
 
 class CommentForm(FlaskForm):
     text = TextAreaField(
         "Comment",
         [DataRequired("Write something before posting.")],
+        filters=[typed_text],
         render_kw={"maxlength": COMMENT_MAX, "rows": 2, "placeholder": "Add a comment…"},
     )
 
 
+# A code is typed from a phone (or a sheet of recovery codes): no spell-check, no capitals.
+_CODE_INPUT = {
+    "autocomplete": "one-time-code",
+    "autocapitalize": "off",
+    "spellcheck": "false",
+    "maxlength": 64,
+}
+
+
+class CodeForm(FlaskForm):
+    """A second-factor code: from the app, or (where accepted) a recovery code."""
+
+    code = StringField("Code", [InputRequired()], render_kw=_CODE_INPUT)
+
+
+class TwoFactorDisableForm(FlaskForm):
+    password = PasswordField(
+        "Current password", [InputRequired()], render_kw={"autocomplete": "current-password"}
+    )
+    code = StringField("Code", [InputRequired()], render_kw=_CODE_INPUT)
+
+
 class ActionForm(FlaskForm):
     """A button that changes something (log out, ...): only the CSRF token."""
-
-
-def form_text(value: str | None) -> str:
-    """A textarea's text as typed: browsers send its line breaks as CRLF, which would count
-    twice against a length limit the person could see being kept."""
-    return (value or "").replace("\r\n", "\n")
 
 
 def show_errors(form: FlaskForm, error: ValidationError | DomainError) -> None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Request, Response, g
+from flask import Flask, Request, Response, g, has_request_context
+from flask import request as current_request
 from flask_session.base import ServerSideSession
+from flask_session.cachelib import CacheLibSessionInterface
 from flask_session.redis import RedisSessionInterface
 from redis.exceptions import RedisError
 
@@ -23,7 +25,21 @@ def session_store_is_down() -> bool:
     return bool(g.get("session_store_down"))
 
 
-class ResilientRedisSessionInterface(RedisSessionInterface):
+class SecureOverHttps:
+    """The session cookie is Secure whenever it is set over HTTPS, even where cookie_secure
+    was left off: a browser would otherwise send it along on any plain-HTTP request to the
+    host (one http:// link, or a network attacker's redirect), in clear text."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        configured = bool(app.config["SESSION_COOKIE_SECURE"])
+        return configured or (has_request_context() and current_request.is_secure)
+
+
+class LocalSessionInterface(SecureOverHttps, CacheLibSessionInterface):
+    """Sessions in a local cachelib store (embedded mode)."""
+
+
+class ResilientRedisSessionInterface(SecureOverHttps, RedisSessionInterface):
     def open_session(self, app: Flask, request: Request) -> ServerSideSession:
         try:
             return super().open_session(app, request)

@@ -2,19 +2,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Path, Response, UploadFile, status
+from fastapi import APIRouter, Path, Response, status
 
+from snapscale.api import upload_form
 from snapscale.api.deps import CurrentUser, Cursor, Limit, OptionalUser, UoW
 from snapscale.api.problems import problem_responses
+from snapscale.api.serialized import as_json
+from snapscale.api.upload_form import UploadBody
 from snapscale.core.ids import PublicId
 from snapscale.core.pagination import DEFAULT_LIMIT, Page
 from snapscale.core.photos import service as photo_service
 from snapscale.core.photos.schemas import (
-    CAPTION_MAX,
-    IDEMPOTENCY_KEY_MAX,
     PhotoOut,
     PhotoUpdate,
-    Upload,
 )
 
 router = APIRouter(tags=["photos"])
@@ -25,28 +25,18 @@ PhotoId = Annotated[PublicId, Path(description="The photo's id.")]
 @router.post(
     "/photos",
     status_code=status.HTTP_202_ACCEPTED,
-    responses=problem_responses(401, 409, 413, 415, 422, 503),
+    responses=problem_responses(401, 404, 409, 413, 415, 422, 503),
     summary="Upload a photo",
     description="Stores the original and answers at once with the photo `processing`; "
     "the renditions are made in the background. JPEG, PNG and WebP are accepted. Send an "
-    "`Idempotency-Key` to make a retried upload return the same photo.",
+    "`Idempotency-Key` to make a retried upload return the same photo (a 404 once that "
+    "photo is deleted).",
+    openapi_extra=upload_form.OPENAPI_BODY,
 )
 async def upload_photo(
-    user: CurrentUser,
-    uow: UoW,
-    response: Response,
-    file: Annotated[UploadFile, File(description="The image. Its name and type are ignored.")],
-    caption: Annotated[str, Form(max_length=CAPTION_MAX)] = "",
-    idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_MAX)
-    ] = None,
+    upload: UploadBody, user: CurrentUser, uow: UoW, response: Response
 ) -> PhotoOut:
-    data = await file.read()
-    photo, replayed = await photo_service.upload(
-        uow,
-        owner_id=user.id,
-        data=Upload(data=data, caption=caption, idempotency_key=idempotency_key),
-    )
+    photo, replayed = await photo_service.upload(uow, owner_id=user.id, data=upload)
     response.headers["Location"] = f"/api/v1/photos/{photo.id}"
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -85,6 +75,7 @@ async def delete_photo(photo_id: PhotoId, user: CurrentUser, uow: UoW) -> None:
 
 @router.get(
     "/users/{username}/photos",
+    response_model=Page[PhotoOut],
     responses=problem_responses(404, 422),
     summary="A user's photos, newest first",
 )
@@ -94,11 +85,12 @@ async def list_user_photos(
     viewer: OptionalUser,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
-) -> Page[PhotoOut]:
-    return await photo_service.list_user_photos(
+) -> Response:
+    page = await photo_service.list_user_photos(
         uow,
         username=username,
         viewer_id=viewer.id if viewer else None,
         cursor=cursor,
         limit=limit,
     )
+    return as_json(page)

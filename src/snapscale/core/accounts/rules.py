@@ -16,8 +16,11 @@ _USERNAME = re.compile(r"[a-z0-9_.]+")
 
 
 def normalize_username(value: str) -> str:
-    """Usernames are case-insensitive: store and compare them lower-case."""
-    username = value.strip().lower()
+    """Usernames are case-insensitive: store and compare them lower-case.
+
+    Not trimmed: a name with spaces around it is refused, as the schema's pattern says.
+    The site trims what is typed into its form before it gets here."""
+    username = value.lower()
     if not USERNAME_MIN <= len(username) <= USERNAME_MAX:
         raise ValueError(f"must be {USERNAME_MIN} to {USERNAME_MAX} characters long")
     if not _USERNAME.fullmatch(username):
@@ -37,14 +40,23 @@ def check_password(password: str) -> str:
     return password
 
 
-def clean_text(value: object) -> object:
-    """Trim, and drop control characters other than newlines (they break rendering).
+# A character `clean_text` keeps and does not trim: neither a control character nor
+# whitespace (as Python's str.strip sees it). Spelled out rather than `\s`, which means
+# different things in Python's regular expressions and in a JSON Schema's (ECMA 262).
+VISIBLE_CHARACTER = (
+    "[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+)
 
-    Runs before length limits, so what counts is what is kept: browsers send a textarea's
-    line breaks as CRLF, and the CRs must not count against the limit."""
-    if not isinstance(value, str):
-        return value  # left for the type check to refuse
-    return "".join(ch for ch in value.strip() if ch == "\n" or (ch >= " " and ch != "\x7f"))
+
+def clean_text(value: str) -> str:
+    """Drop control characters other than newlines (they break rendering), then trim.
+
+    Runs after the length limit, which counts characters as sent, as the schema documents
+    (an API client that validates against the schema is refused nothing it would refuse
+    itself, and vice versa). The site turns a textarea's CRLF line breaks back into the
+    LF the person typed before the text gets here (`web.forms.typed_text`)."""
+    kept = "".join(ch for ch in value if ch == "\n" or (ch >= " " and not "\x7f" <= ch <= "\x9f"))
+    return kept.strip()
 
 
 @cache

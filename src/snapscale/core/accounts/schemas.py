@@ -8,7 +8,6 @@ from typing import Annotated
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -19,14 +18,33 @@ from pydantic import (
 from snapscale.core.accounts import rules
 from snapscale.core.ids import PublicId
 
-Username = Annotated[str, Field(examples=["ada.l"]), AfterValidator(rules.normalize_username)]
+# The rules' limits are documented in the schema (json_schema_extra, not constraints, so
+# the rules keep their own wording). Names are taken case-insensitively and trimmed.
+Username = Annotated[
+    str,
+    Field(
+        examples=["ada.l"],
+        json_schema_extra={
+            "minLength": rules.USERNAME_MIN,
+            "maxLength": rules.USERNAME_MAX,
+            "pattern": r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$",
+        },
+    ),
+    AfterValidator(rules.normalize_username),
+]
 NewPassword = Annotated[
-    str, Field(examples=["correct horse battery"]), AfterValidator(rules.check_password)
+    str,
+    Field(
+        examples=["correct horse battery"],
+        description="Not a common password, nor the username or email.",
+        json_schema_extra={"minLength": rules.PASSWORD_MIN, "maxLength": rules.PASSWORD_MAX},
+    ),
+    AfterValidator(rules.check_password),
 ]
 DisplayName = Annotated[
-    str, StringConstraints(max_length=rules.DISPLAY_NAME_MAX), BeforeValidator(rules.clean_text)
+    str, StringConstraints(max_length=rules.DISPLAY_NAME_MAX), AfterValidator(rules.clean_text)
 ]
-Bio = Annotated[str, StringConstraints(max_length=rules.BIO_MAX), BeforeValidator(rules.clean_text)]
+Bio = Annotated[str, StringConstraints(max_length=rules.BIO_MAX), AfterValidator(rules.clean_text)]
 Email = Annotated[EmailStr, StringConstraints(max_length=254)]
 
 
@@ -94,4 +112,59 @@ class TokenPair(BaseModel):
 class RefreshRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    refresh_token: str = Field(min_length=1, max_length=200)
+    # Ours are 43 characters, but room is left for any token a client could mix up (an
+    # access token, say), so that one is refused as a token (401), not as a field (422).
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class TwoFactorStatus(BaseModel):
+    enabled: bool = Field(description="Signing in needs a code from the authenticator app.")
+    pending: bool = Field(
+        description="An enrolment was started and waits for its first code to be confirmed."
+    )
+    enabled_at: datetime | None = None
+    recovery_codes_left: int = Field(description="Unused recovery codes.")
+
+
+class TwoFactorEnrolment(BaseModel):
+    secret: str = Field(
+        description="The shared secret (base32), for apps where it is typed in by hand."
+    )
+    otpauth_uri: str = Field(
+        description="The same secret as an otpauth:// URI, which apps import (or scan as a "
+        "QR code).",
+        examples=["otpauth://totp/Snapscale:ada.l?secret=JBSWY3DPEHPK3PXP&issuer=Snapscale"],
+    )
+
+
+class RecoveryCodes(BaseModel):
+    recovery_codes: list[str] = Field(
+        description="Single-use codes that stand in for the app's code. Shown this once "
+        "only: they are stored as hashes.",
+        examples=[["abcd-efgh-jkmn", "pqrs-tuvw-xyz2"]],
+    )
+
+
+OneTimeCode = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="The 6-digit code the authenticator app shows now, or (where a recovery "
+        "code is accepted) a recovery code.",
+        examples=["123456"],
+    ),
+]
+
+
+class TwoFactorCode(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: OneTimeCode
+
+
+class TwoFactorDisable(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(max_length=rules.PASSWORD_MAX, description="Your current password.")
+    code: OneTimeCode

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 
 from snapscale.core import security
-from snapscale.core.accounts import repository, rules
+from snapscale.core.accounts import repository, rules, two_factor
 from snapscale.core.accounts.schemas import (
     Account,
     PasswordChange,
@@ -18,6 +18,7 @@ from snapscale.core.accounts.schemas import (
     TokenPair,
 )
 from snapscale.core.admin import audit
+from snapscale.core.cache import Cache
 from snapscale.core.db import UnitOfWork, utcnow
 from snapscale.core.errors import (
     AuthenticationFailed,
@@ -30,10 +31,11 @@ from snapscale.core.errors import (
 from snapscale.core.ids import new_id
 from snapscale.core.models import RefreshToken, User
 from snapscale.core.pagination import Page, decode_cursor, encode_cursor
+from snapscale.core.ratelimit import RateLimiter
 
 # One message for an unknown account and a wrong password: no account enumeration.
 BAD_CREDENTIALS = "Incorrect username, email or password."
-BAD_TOKEN = "The token is invalid, expired or revoked."  # noqa: S105 (a message)
+BAD_TOKEN = "The token is invalid, expired or revoked."  # noqa: S105 (a message)  # nosec B105
 
 
 def _profile_cache_key(username: str) -> str:
@@ -79,8 +81,18 @@ async def authenticate(uow: UnitOfWork, *, login: str, password: str) -> User:
     return user
 
 
-async def log_in(uow: UnitOfWork, *, login: str, password: str) -> TokenPair:
+async def log_in(
+    uow: UnitOfWork,
+    *,
+    login: str,
+    password: str,
+    otp: str | None = None,
+    limiter: RateLimiter | None = None,
+) -> TokenPair:
+    """Tokens for the password, and for accounts with two-factor sign-in, a code (``otp``),
+    whose attempts ``limiter`` counts."""
     user = await authenticate(uow, login=login, password=password)
+    await two_factor.check_sign_in(uow, user=user, code=otp, limiter=limiter)
     return await _issue_tokens(uow, user=user, family_id=new_id())
 
 
@@ -139,15 +151,30 @@ async def get_account(uow: UnitOfWork, *, user_id: int) -> Account:
     return Account.model_validate(user)
 
 
-async def get_public_profile(uow: UnitOfWork, *, username: str) -> PublicProfile:
-    """Cache-aside: the cache answers when it can, the database when it cannot."""
+async def cached_public_profile_json(cache: Cache, *, username: str) -> bytes | None:
+    """The profile's JSON exactly as the API answers it, when the cache has it (None for
+    a name no account can have). The API's hot path sends these bytes as they are."""
+    try:
+        username = rules.normalize_username(username)
+    except ValueError:
+        return None
+    return await cache.get(_profile_cache_key(username))
+
+
+async def get_public_profile(
+    uow: UnitOfWork, *, username: str, cache_just_missed: bool = False
+) -> PublicProfile:
+    """Cache-aside: the cache answers when it can, the database when it cannot.
+
+    ``cache_just_missed``: the caller has just looked in the cache for this profile, so
+    it goes straight to the database (one lookup per read, and one miss counted)."""
     try:
         username = rules.normalize_username(username)
     except ValueError:
         # A name no account can have (NUL bytes included) is answered without a query.
         raise NotFound(f"There is no user called {username!r}.") from None
     key = _profile_cache_key(username)
-    cached = await uow.cache.get(key)
+    cached = None if cache_just_missed else await uow.cache.get(key)
     if cached is not None:
         return PublicProfile.model_validate_json(cached)
     user = await repository.get_user_by_username(uow.session, username)

@@ -12,10 +12,21 @@ big to fan out, whose photos are merged in at read time), so a warm feed page ne
 query over everyone the reader follows. Each entry is stamped with a generation number
 that moves whenever any account crosses the fan-out threshold: an entry from an older
 generation is recomputed, and following or unfollowing anyone drops the reader's entry.
+
+A write Redis does not take (down, hung, restarted from an older snapshot) would leave a
+timeline that exists but lacks a photo, forever: nothing rebuilds a timeline that exists.
+So writes never fail their caller; instead this process notes whose timelines missed a
+write, and as soon as Redis answers again (its next use of timelines, or a retry every
+second meanwhile) it drops those timelines and big-followee lists, which their next read
+rebuilds from the database. Past ``max_missed`` readers it drops every timeline instead.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -24,12 +35,19 @@ from redis.exceptions import RedisError
 
 from snapscale.core.errors import Unavailable
 
+log = logging.getLogger(__name__)
+
 SENTINEL = "0" * 19
 ID_WIDTH = 19
 # A reader's big-followee list is dropped when they follow or unfollow someone; if that
 # drop is lost (Redis unreachable at that moment), the list is still recomputed within
 # this long.
 BIG_FOLLOWEES_TTL_SECONDS = 3600
+# Readers remembered one by one as having missed a write; past this, every timeline is
+# dropped once Redis is back (a rebuild each on next read, as after a flush).
+MAX_MISSED_READERS = 100_000
+DROP_BATCH = 1000
+RECOVER_EVERY_SECONDS = 1.0
 
 # KEYS: timelines; ARGV[1]: capacity; ARGV[2]: ttl seconds; ARGV[3...]: members.
 # Adds the members to every timeline that exists, trims each to capacity, keeps it alive.
@@ -81,6 +99,12 @@ class RedisTimelines:
         self.capacity = capacity
         self._ttl = ttl_seconds
         self._add_if_built = client.register_script(_ADD_IF_BUILT)
+        self.max_missed = MAX_MISSED_READERS
+        # What missed a write while Redis could not be reached, to drop once it answers.
+        self._missed: set[int] = set()
+        self._missed_everyone = False
+        self._missed_generation = False
+        self._recovery: asyncio.Task[None] | None = None
 
     def _key(self, user_id: int) -> str:
         return f"{self._prefix}{user_id}"
@@ -90,6 +114,7 @@ class RedisTimelines:
         key = self._key(user_id)
         upper = f"({member(before_id)}" if before_id is not None else "+"
         try:
+            await self._drop_missed()
             async with self._client.pipeline(transaction=False) as pipe:
                 pipe.zrange(key, upper, "-", desc=True, bylex=True, offset=0, num=limit + 1)
                 pipe.zcard(key)
@@ -122,17 +147,28 @@ class RedisTimelines:
 
     async def forget_big_followees(self, user_id: int) -> None:
         """The reader followed or unfollowed someone: recompute their big followees."""
-        await self._client.delete(self._big_prefix + str(user_id))
+        try:
+            await self._drop_missed()
+            await self._client.delete(self._big_prefix + str(user_id))
+        except (RedisError, OSError) as exc:
+            self._miss([user_id], exc)
 
     async def big_accounts_changed(self) -> None:
         """An account crossed the fan-out threshold: every reader's entry is out of date."""
-        await self._client.incr(self._generation_key)
+        try:
+            await self._drop_missed()
+            await self._client.incr(self._generation_key)
+        except (RedisError, OSError) as exc:
+            self._missed_generation = True
+            log.warning("big-accounts generation not moved, will be once Redis is back: %s", exc)
+            self._recover_soon()
 
     async def build(self, user_id: int, photo_ids: Iterable[int]) -> None:
         key = self._key(user_id)
         mapping = {member(photo_id): 0 for photo_id in photo_ids}
         mapping[SENTINEL] = 0
         try:
+            await self._drop_missed()
             async with self._client.pipeline(transaction=True) as pipe:
                 pipe.delete(key)
                 pipe.zadd(key, mapping)
@@ -140,23 +176,110 @@ class RedisTimelines:
                 pipe.expire(key, self._ttl)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
+            # It may still reach Redis late, over writes made since: drop it too.
+            self._miss([user_id], exc)
             raise TimelineUnavailable(f"timeline build failed: {exc}") from exc
 
     async def add(self, user_ids: Iterable[int], photo_ids: Iterable[int]) -> None:
         """Add photos to those of these timelines that are built, in one round trip."""
-        keys = [self._key(user_id) for user_id in user_ids]
+        users = list(user_ids)
         members = [member(photo_id) for photo_id in photo_ids]
-        if keys and members:
+        if not (users and members):
+            return
+        keys = [self._key(user_id) for user_id in users]
+        try:
+            await self._drop_missed()
             await self._add_if_built(keys=keys, args=[self.capacity, self._ttl, *members])
+        except (RedisError, OSError) as exc:
+            self._miss(users, exc)
 
     async def remove(self, user_ids: Iterable[int], photo_ids: Iterable[int]) -> None:
+        users = list(user_ids)
         members = [member(photo_id) for photo_id in photo_ids]
-        if not members:
+        if not (users and members):
             return
-        async with self._client.pipeline(transaction=False) as pipe:
-            for user_id in user_ids:
-                pipe.zrem(self._key(user_id), *members)
-            await pipe.execute()
+        try:
+            await self._drop_missed()
+            async with self._client.pipeline(transaction=False) as pipe:
+                for user_id in users:
+                    pipe.zrem(self._key(user_id), *members)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._miss(users, exc)
+
+    def _miss(self, user_ids: Iterable[int], exc: Exception) -> None:
+        if not (self._missed or self._missed_everyone):
+            log.warning("timeline writes missed; those timelines go once Redis is back: %s", exc)
+        if self._missed_everyone:
+            return
+        self._missed.update(user_ids)
+        if len(self._missed) > self.max_missed:
+            self._missed_everyone, self._missed = True, set()
+        self._recover_soon()
+
+    def _has_missed(self) -> bool:
+        return bool(self._missed or self._missed_everyone or self._missed_generation)
+
+    def _recover_soon(self) -> None:
+        """Keep trying to drop what was missed, so a process that goes quiet still does."""
+        if self._recovery is not None and not self._recovery.done():
+            return
+        # Its own context: started inside a request, it must not carry that request's ids.
+        self._recovery = asyncio.get_running_loop().create_task(
+            self._recover(), name="timelines: drop missed", context=contextvars.Context()
+        )
+
+    async def _recover(self) -> None:
+        while self._has_missed():
+            await asyncio.sleep(RECOVER_EVERY_SECONDS)
+            with contextlib.suppress(RedisError, OSError):
+                await self._drop_missed()
+
+    async def aclose(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recovery
+
+    async def _drop_missed(self) -> None:
+        """Drop the timelines that missed a write, now that Redis may answer again; raises
+        (and keeps them noted) if it does not."""
+        if not self._has_missed():
+            return
+        # Taken before the first await: misses noted meanwhile wait for the next call.
+        users, self._missed = self._missed, set()
+        everyone, self._missed_everyone = self._missed_everyone, False
+        generation, self._missed_generation = self._missed_generation, False
+        try:
+            if everyone:
+                await self._drop_every_timeline()
+            ordered = sorted(users)
+            for start in range(0, len(ordered), DROP_BATCH):
+                batch = ordered[start : start + DROP_BATCH]
+                keys = [self._key(u) for u in batch] + [self._big_prefix + str(u) for u in batch]
+                await self._client.unlink(*keys)
+            if generation:
+                await self._client.incr(self._generation_key)
+        except BaseException:
+            self._missed |= users
+            self._missed_everyone |= everyone
+            self._missed_generation |= generation
+            raise
+        log.info(
+            "Redis is back: dropped %s that missed writes while it was away",
+            "every timeline" if everyone else f"{len(users)} timelines",
+        )
+
+    async def _drop_every_timeline(self) -> None:
+        for pattern in (self._prefix + "*", self._big_prefix + "*"):
+            batch: list[bytes | str] = []
+            async for key in self._client.scan_iter(match=pattern, count=DROP_BATCH):
+                batch.append(key)
+                if len(batch) == DROP_BATCH:
+                    await self._client.unlink(*batch)
+                    batch = []
+            if batch:
+                await self._client.unlink(*batch)
 
 
 def _parse_big_followees(raw: bytes | str | None, generation: int) -> list[int] | None:

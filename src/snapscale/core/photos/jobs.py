@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from snapscale.core.accounts import repository as account_repository
 from snapscale.core.accounts import service as account_service
 from snapscale.core.db import UnitOfWork, utcnow
-from snapscale.core.jobs import enqueue
+from snapscale.core.jobs import enqueue, is_transient
 from snapscale.core.models import PhotoStatus
 from snapscale.core.photos import imaging, repository
 from snapscale.core.photos.keys import original_key, photo_prefix, rendition_key
@@ -45,6 +45,29 @@ async def process_photo(runtime: Runtime, *, photo_id: str | int) -> None:
             return
         await uow.commit()  # the attempt counts even if this worker dies right now
 
+    try:
+        await _process_counted(runtime, photo_id)
+    except Exception as exc:
+        if is_transient(exc):
+            await _give_back_attempt(runtime, photo_id)
+        raise
+
+
+async def _give_back_attempt(runtime: Runtime, photo_id: int) -> None:
+    """The attempt counter stops a photo that keeps killing workers; an attempt that met a
+    store or database outage says nothing about the photo, so it must not count. Otherwise
+    an outage longer than a few retries would fail (and delete) perfectly good uploads.
+    The job is retried with backoff and, if that runs out, re-sent by the sweep."""
+    try:
+        async with runtime.unit_of_work() as uow:
+            await repository.give_back_attempt(uow.session, photo_id)
+            await uow.commit()
+    except Exception as exc:  # the database may be what is down: then the attempt counts
+        log.warning("photo %s: attempt not given back: %s", photo_id, exc)
+
+
+async def _process_counted(runtime: Runtime, photo_id: int) -> None:
+    settings = runtime.settings
     original = await runtime.storage.get(original_key(photo_id))
     try:
         processed = await runtime.cpu.run(
@@ -65,9 +88,9 @@ async def process_photo(runtime: Runtime, *, photo_id: str | int) -> None:
 
     async with runtime.unit_of_work() as uow:
         photo = await repository.get_any(uow.session, photo_id)
-        if photo is None or photo.deleted_at is not None:
-            # Deleted while we worked: the delete job may already have run, so clean up
-            # what we just wrote ourselves.
+        if photo is None or photo.deleted_at is not None or photo.status == PhotoStatus.FAILED:
+            # Deleted, or given up on by another run, while we worked: the job removing
+            # its files may already have run, so clean up what we just wrote ourselves.
             await runtime.storage.delete(await runtime.storage.list_keys(photo_prefix(photo_id)))
             return
         near_duplicate = await _near_duplicate(
@@ -97,6 +120,7 @@ async def process_photo(runtime: Runtime, *, photo_id: str | int) -> None:
 
 
 async def delete_photo_files(runtime: Runtime, *, photo_id: str | int) -> None:
+    """Remove a deleted or failed photo's files; a deleted photo's row goes too."""
     photo_id = int(photo_id)
     keys = await runtime.storage.list_keys(photo_prefix(photo_id))
     await runtime.storage.delete(keys)
@@ -128,11 +152,16 @@ async def sweep(runtime: Runtime, *, stuck_after_seconds: int | str = STUCK_AFTE
 
 
 async def _fail(uow: UnitOfWork, photo_id: int, reason: str) -> None:
+    """Failed for good: the owner sees the reason, and the files go.
+
+    A failed photo is never processed again, so its original could only ever sit in the
+    store: bytes that would not decode, and may have been built to attack a decoder."""
     photo = await repository.get_any(uow.session, photo_id)
     if photo is not None and photo.status == PhotoStatus.PROCESSING:
         photo.status = PhotoStatus.FAILED
         photo.failure_reason = reason
         photo.processed_at = utcnow()
+        enqueue(uow, DELETE_FILES_JOB, photo_id=str(photo_id))
 
 
 async def _near_duplicate(

@@ -116,6 +116,17 @@ async def start_attempt(session: AsyncSession, photo_id: int) -> int | None:
     return result.scalar_one_or_none()
 
 
+async def give_back_attempt(session: AsyncSession, photo_id: int) -> None:
+    """Uncount the last attempt of a photo still processing (it failed for want of a
+    dependency, not because of the photo)."""
+    await session.execute(
+        update(Photo)
+        .where(*_still_processing(photo_id), Photo.attempts > 0)
+        .values(attempts=Photo.attempts - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def recent_hashes(
     session: AsyncSession, owner_id: int, *, excluding: int, limit: int
 ) -> Sequence[tuple[int, str]]:

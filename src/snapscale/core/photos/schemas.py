@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from snapscale.core.accounts.rules import clean_text
 from snapscale.core.ids import PublicId
@@ -14,7 +14,7 @@ from snapscale.core.pagination import Page
 CAPTION_MAX = 2200
 IDEMPOTENCY_KEY_MAX = 255
 
-Caption = Annotated[str, StringConstraints(max_length=CAPTION_MAX), BeforeValidator(clean_text)]
+Caption = Annotated[str, StringConstraints(max_length=CAPTION_MAX), AfterValidator(clean_text)]
 RenditionName = Literal["thumb", "medium", "large"]
 
 

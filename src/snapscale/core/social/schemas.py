@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    WithJsonSchema,
+)
 
-from snapscale.core.accounts.rules import clean_text
+from snapscale.core.accounts.rules import VISIBLE_CHARACTER, clean_text
 from snapscale.core.ids import PublicId
 from snapscale.core.photos.schemas import Owner
 
@@ -23,8 +29,19 @@ def _not_blank(text: str) -> str:
 CommentText = Annotated[
     str,
     StringConstraints(min_length=1, max_length=COMMENT_MAX),
-    BeforeValidator(clean_text),
+    AfterValidator(clean_text),
     AfterValidator(_not_blank),
+    # Spaces and control characters are dropped before the blank check, so the schema
+    # asks for one character that is neither (in the documentation only; the checks above
+    # decide).
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": COMMENT_MAX,
+            "pattern": VISIBLE_CHARACTER,
+        }
+    ),
 ]
 
 

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
 from snapscale.core.accounts import service as account_service
+from snapscale.core.accounts import two_factor
 from snapscale.core.accounts.schemas import PasswordChange, ProfileUpdate, Registration
 from snapscale.core.errors import DomainError
 from snapscale.web.auth import end_session, start_session
@@ -21,6 +22,7 @@ from snapscale.web.forms import (
     show_errors,
 )
 from snapscale.web.navigation import safe_next
+from snapscale.web.views.two_factor import ask_for_code
 
 bp = Blueprint("accounts", __name__)
 
@@ -64,6 +66,8 @@ def login() -> str | Response | tuple[str, int]:
         except DomainError as error:
             show_errors(form, error)
         else:
+            if run(two_factor.is_enabled, user_id=user.id):
+                return ask_for_code(user, request.args.get("next"))
             start_session(user)
             flash(f"Welcome back, @{user.username}.", "success")
             return redirect(safe_next(request.args.get("next")))

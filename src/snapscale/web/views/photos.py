@@ -25,7 +25,6 @@ from snapscale.web.forms import (
     CaptionForm,
     CommentForm,
     UploadForm,
-    form_text,
     show_errors,
 )
 
@@ -108,7 +107,7 @@ def edit_caption(photo_id: str) -> Response | tuple[str, int]:
     form = CaptionForm()
     if form.validate_on_submit():
         try:
-            changes = PhotoUpdate(caption=form_text(form.caption.data))
+            changes = PhotoUpdate(caption=form.caption.data or "")
             run(
                 photo_service.update_photo,
                 photo_id=parse_id(photo_id),

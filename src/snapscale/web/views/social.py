@@ -15,7 +15,7 @@ from snapscale.core.social import service as social_service
 from snapscale.core.social.schemas import NewComment
 from snapscale.web.core_access import run
 from snapscale.web.errors import error_page
-from snapscale.web.forms import CommentForm, form_text, show_errors
+from snapscale.web.forms import CommentForm, show_errors
 from snapscale.web.navigation import back, to_log_in
 from snapscale.web.views.photos import load_photo, parse_id, photo_page
 
@@ -84,7 +84,7 @@ def add_comment(photo_id: str) -> Response | tuple[str, int]:
     form = CommentForm()
     if form.validate_on_submit():
         try:
-            comment = NewComment(text=form_text(form.text.data))
+            comment = NewComment(text=form.text.data or "")
             posted = run(
                 social_service.add_comment,
                 photo_id=parse_id(photo_id),
