@@ -124,6 +124,31 @@ async def test_the_schema_states_the_sign_up_rules_the_server_applies(api):
     assert short.status_code == 422
 
 
+# `format: email` is an address alone; the email validator would quietly drop the spaces
+# or the name and keep the rest, so the server would accept what the schema refuses.
+NOT_AN_ADDRESS_ALONE = [" ada@example.com", "ada@example.com\t", "Ada <ada@example.com>"]
+
+
+@pytest.mark.parametrize("email", NOT_AN_ADDRESS_ALONE)
+async def test_an_email_with_spaces_or_a_name_around_it_is_refused(api, email):
+    response = await api.post("/api/v1/auth/register", json=registration(email=email))
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "email address alone" in response.text
+
+
+@pytest.mark.parametrize("email", NOT_AN_ADDRESS_ALONE)
+async def test_an_email_change_with_spaces_or_a_name_is_refused_and_nothing_changes(api, email):
+    user = await signed_in_user(api)
+
+    response = await api.patch("/api/v1/users/me", headers=user.headers, json={"email": email})
+
+    assert response.status_code == 422, response.text
+    me = await api.get("/api/v1/users/me", headers=user.headers)
+    assert me.json()["email"] == user.email
+
+
 async def test_the_schema_asks_comments_for_a_visible_character(api):
     schema = (await api.get("/openapi.json")).json()
     pattern = schema["components"]["schemas"]["NewComment"]["properties"]["text"]["pattern"]

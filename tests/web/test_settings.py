@@ -61,7 +61,8 @@ def test_the_new_email_logs_in_and_the_old_one_does_not(
     submit(
         site,
         "/settings",
-        {"display_name": "", "email": "fresh@example.com", "bio": ""},
+        # Typed with spaces around it, which are not part of the address.
+        {"display_name": "", "email": " fresh@example.com ", "bio": ""},
         action="/settings/profile",
     )
 

@@ -47,9 +47,14 @@ def test_usernames_are_kept_lower_case(site: FlaskClient) -> None:
     assert data["display_name"] in site.get("/u/GRACE.HOPPER").text
 
 
-def test_spaces_typed_around_the_username_are_not_part_of_it(site: FlaskClient) -> None:
+def test_spaces_typed_around_names_and_email_are_not_part_of_them(site: FlaskClient) -> None:
     data = new_user("ada")
-    typed = {**data, "username": f"  {data['username']} ", "display_name": " Ada  "}
+    typed = {
+        **data,
+        "username": f"  {data['username']} ",
+        "display_name": " Ada  ",
+        "email": f" {data['email']}  ",  # as a phone's autocomplete leaves it
+    }
 
     response = submit(site, "/signup", typed)
 

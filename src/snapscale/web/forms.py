@@ -35,7 +35,9 @@ class SignupForm(FlaskForm):
     username = StringField(
         "Username", [InputRequired()], filters=[typed_line], render_kw={"autocomplete": "username"}
     )
-    email = EmailField("Email", [InputRequired()], render_kw={"autocomplete": "email"})
+    email = EmailField(
+        "Email", [InputRequired()], filters=[typed_line], render_kw={"autocomplete": "email"}
+    )
     display_name = StringField(
         "Display name (optional)", filters=[typed_line], render_kw={"autocomplete": "name"}
     )
@@ -57,7 +59,9 @@ class ProfileForm(FlaskForm):
     display_name = StringField(
         "Display name", filters=[typed_line], render_kw={"maxlength": rules.DISPLAY_NAME_MAX}
     )
-    email = EmailField("Email", [InputRequired()], render_kw={"autocomplete": "email"})
+    email = EmailField(
+        "Email", [InputRequired()], filters=[typed_line], render_kw={"autocomplete": "email"}
+    )
     bio = TextAreaField(
         "Bio", filters=[typed_text], render_kw={"maxlength": rules.BIO_MAX, "rows": 4}
     )

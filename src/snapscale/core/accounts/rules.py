@@ -30,6 +30,17 @@ def normalize_username(value: str) -> str:
     return username
 
 
+def bare_email_address(value: object) -> object:
+    """Refuse what the email validator would quietly rewrite: spaces around the address, or
+    a display name ("Ada <ada@example.com>"). The schema's `format: email` allows neither,
+    so an API client is refused exactly what it would refuse itself. The site trims what is
+    typed into its form before it gets here. Anything but a string is left to the type
+    check that follows."""
+    if isinstance(value, str) and (value != value.strip() or "<" in value or ">" in value):
+        raise ValueError("must be an email address alone, with no name or spaces around it")
+    return value
+
+
 def check_password(password: str) -> str:
     if len(password) < PASSWORD_MIN:
         raise ValueError(f"must be at least {PASSWORD_MIN} characters long")

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -45,7 +46,9 @@ DisplayName = Annotated[
     str, StringConstraints(max_length=rules.DISPLAY_NAME_MAX), AfterValidator(rules.clean_text)
 ]
 Bio = Annotated[str, StringConstraints(max_length=rules.BIO_MAX), AfterValidator(rules.clean_text)]
-Email = Annotated[EmailStr, StringConstraints(max_length=254)]
+Email = Annotated[
+    EmailStr, BeforeValidator(rules.bare_email_address), StringConstraints(max_length=254)
+]
 
 
 class Registration(BaseModel):
