@@ -3,8 +3,8 @@
 Every process entry point (the API and site servers, embedded `serve`, the worker) calls
 ``init_sentry`` once, after forking: the SDK sends from a background thread.
 
-What leaves the process is deliberately little. No personal data (``send_default_pii``
-off: no cookies, no Authorization header, no user IP), no request bodies, and no local
+What leaves the process is deliberately little. No personal data (the SDK's default, and
+its event scrubber: no cookies, no Authorization header, no user IP), no request bodies, and no local
 variables of stack frames: they hold user input and objects such as the settings whose
 text includes connection URLs, and a key denylist cannot see inside that text. As a last
 guard, every configured secret (database, Redis and broker passwords, the signing key,
@@ -46,7 +46,9 @@ def init_sentry(settings: Settings, process: Process) -> bool:
         release=f"snapscale@{__version__}",
         # 0 would still build (and drop) a transaction per request; None skips tracing.
         traces_sample_rate=settings.sentry_traces_sample_rate or None,
-        send_default_pii=False,
+        # send_default_pii is left unset: the SDK's default already sends no personal data,
+        # and setting it at all is deprecated. Setting its replacement, data_collection,
+        # would switch the event scrubber off.
         max_request_body_size="never",
         include_local_variables=False,
         # Only the integrations this process needs. Auto-enabling would add Redis, whose
