@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from snapscale.config import Settings
-from snapscale.observability.metrics import reset_multiprocess_dir, worker_exited
+from snapscale.observability.metrics import worker_exited
+from snapscale.observability.processes import reset_multiprocess_dir
 from tests.observability.scraping import parse, value
 from tests.support.servers import free_port, settings_env, wait_for_port
 

@@ -21,7 +21,7 @@ from snapscale.api.app import create_api
 from snapscale.config import Settings
 from snapscale.observability.worker import start_metrics_server
 from snapscale.worker.celery_app import create_celery
-from tests.observability.scraping import Samples, parse, value
+from tests.observability.scraping import Samples, scrape_worker, value
 from tests.support import images
 from tests.support.factories import signed_in_user
 from tests.support.photos import upload
@@ -48,12 +48,6 @@ async def api(production: Settings) -> AsyncIterator[httpx.AsyncClient]:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             client.runtime = app.state.runtime  # type: ignore[attr-defined]
             yield client
-
-
-def scrape_worker(port: int) -> Samples:
-    response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
-    assert response.status_code == 200
-    return parse(response.text)
 
 
 def json_lines(log: Path) -> list[dict[str, Any]]:

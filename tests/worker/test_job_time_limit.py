@@ -1,7 +1,8 @@
 """A photo that takes far longer to process than the job time limit: a real worker
 (prefork pool, Redis broker) kills each attempt at the limit and sends the job again at
 once, so the photo ends failed within seconds instead of waiting 10 minutes for the
-sweep; its files go, and the same worker goes on to process an ordinary photo.
+sweep; its files go, each stopped attempt is counted in the worker's metrics and logged,
+and the same worker goes on to process an ordinary photo.
 
 The slow photo is a real file, not a slowed-down worker: a progressive JPEG with
 thousands of scans, the CPU-heavy case docs/RELIABILITY.md names."""
@@ -9,16 +10,18 @@ thousands of scans, the CPU-heavy case docs/RELIABILITY.md names."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import httpx
 import pytest
 
 from snapscale.config import Settings
+from tests.observability.scraping import scrape_worker, value
 from tests.support import images, workers
 from tests.support.factories import signed_in_user
 from tests.support.photos import stored_keys, upload
-from tests.support.servers import RedisServer
+from tests.support.servers import RedisServer, free_port, wait_for_port
 from tests.support.workers import start_worker, stop_worker, wait_until_settled
 
 pytestmark = pytest.mark.parametrize("stack", ["postgresql"], indirect=True)
@@ -36,7 +39,7 @@ def production(settings: Settings, private_redis: RedisServer) -> Settings:
         update={
             "broker_url": private_redis.url,
             "job_time_limit_seconds": TIME_LIMIT_SECONDS,
-            "worker_metrics_port": 0,  # not needed here: open no port
+            "worker_metrics_port": free_port(),
         }
     )
 
@@ -49,6 +52,7 @@ async def test_a_photo_outlasting_the_time_limit_ends_failed_and_the_worker_goes
 ):
     worker = start_worker(production, tmp_path, ["-m", "snapscale", "worker", "-c", "1"])
     try:
+        wait_for_port(production.worker_metrics_port, timeout=FAILED_WITHIN_SECONDS)
         user = await signed_in_user(api)
         sent = time.monotonic()
         response = await upload(api, user.headers, images.jpeg_of_many_scans())
@@ -57,6 +61,7 @@ async def test_a_photo_outlasting_the_time_limit_ends_failed_and_the_worker_goes
         photo = await wait_until_settled(api, photo_id, user.headers)
         took = time.monotonic() - sent
         keys_left = await _keys_once_gone(api, photo_id)
+        metrics = scrape_worker(production.worker_metrics_port)
 
         response = await upload(api, user.headers, images.jpeg(1600, 1200))
         ordinary = await wait_until_settled(api, response.json()["id"], user.headers)
@@ -69,6 +74,16 @@ async def test_a_photo_outlasting_the_time_limit_ends_failed_and_the_worker_goes
     assert took < FAILED_WITHIN_SECONDS, log
     # Each attempt was stopped by the limit, then the job came back at once.
     assert log.count("Hard time limit") == production.job_max_attempts, log
+    timed_out = value(metrics, "snapscale_jobs_timed_out_total", job="photos.process")
+    assert timed_out == production.job_max_attempts
+    stopped = [
+        line
+        for line in map(json.loads, filter(lambda raw: raw.startswith("{"), log.splitlines()))
+        if line["event"] == "job" and line["outcome"] == "timed_out"
+    ]
+    assert len(stopped) == production.job_max_attempts, log
+    assert all(line["job"] == "photos.process" and line["job_id"] for line in stopped)
+    assert {line["duration_ms"] for line in stopped} == {TIME_LIMIT_SECONDS * 1000}
     assert keys_left == []
     assert ordinary["status"] == "ready", log
 

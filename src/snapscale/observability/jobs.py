@@ -9,13 +9,14 @@ from typing import Literal
 from snapscale.observability import metrics
 from snapscale.observability.logs import JOBS_LOGGER
 
-Outcome = Literal["succeeded", "failed", "retried"]
+Outcome = Literal["succeeded", "failed", "retried", "timed_out"]
 
 _log = logging.getLogger(JOBS_LOGGER)
 _COUNTERS = {
     "succeeded": metrics.JOBS_SUCCEEDED,
     "failed": metrics.JOBS_FAILED,
     "retried": metrics.JOBS_RETRIED,
+    "timed_out": metrics.JOBS_TIMED_OUT,
 }
 
 

@@ -94,6 +94,12 @@ JOBS_FAILED = Counter("snapscale_jobs_failed_total", "Job attempts that failed f
 JOBS_RETRIED = Counter(
     "snapscale_jobs_retried_total", "Job attempts that failed and will be retried.", ["job"]
 )
+JOBS_TIMED_OUT = Counter(
+    "snapscale_jobs_timed_out_total",
+    "Job attempts stopped at the job time limit (SNAPSCALE_JOB_TIME_LIMIT_SECONDS); each "
+    "job goes back to the queue for its next attempt.",
+    ["job"],
+)
 JOB_DURATION = Histogram(
     "snapscale_job_duration_seconds",
     "Time a job attempt ran, whatever its outcome.",
@@ -215,15 +221,6 @@ _published_in_use: int | None = None
 def multiprocess_dir() -> Path | None:
     configured = os.environ.get(MULTIPROC_ENV)
     return Path(configured) if configured else None
-
-
-def reset_multiprocess_dir(path: Path) -> None:
-    """Make ``path`` an empty metrics folder (a server master calls this as it starts,
-    before any worker exists, so no sample of a previous run is counted again)."""
-    path.mkdir(parents=True, exist_ok=True)
-    # Only prometheus-client's files: a folder named by mistake keeps everything else.
-    for leftover in path.glob("*.db"):
-        leftover.unlink(missing_ok=True)
 
 
 def worker_exited(pid: int) -> None:

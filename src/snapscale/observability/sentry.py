@@ -4,11 +4,12 @@ Every process entry point (the API and site servers, embedded `serve`, the worke
 ``init_sentry`` once, after forking: the SDK sends from a background thread.
 
 What leaves the process is deliberately little. No personal data (the SDK's default, and
-its event scrubber: no cookies, no Authorization header, no user IP), no request bodies, and no local
-variables of stack frames: they hold user input and objects such as the settings whose
-text includes connection URLs, and a key denylist cannot see inside that text. As a last
-guard, every configured secret (database, Redis and broker passwords, the signing key,
-the S3 secret) is blanked from an event wherever it appears before it is sent.
+its event scrubber: no cookies, no Authorization header, no user IP), no request bodies,
+and no local variables of stack frames: they hold user input and objects such as the
+settings whose text includes connection URLs, and a key denylist cannot see inside that
+text. As a last guard, every configured secret (database, Redis and broker passwords,
+the signing key, the S3 secret) is blanked from an event wherever it appears before it
+is sent.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from celery import Celery, Task, signals
+from celery.exceptions import TimeLimitExceeded
 from celery.utils.log import get_multiprocessing_logger
 
 from snapscale.config import Settings
@@ -39,6 +40,7 @@ def install(app: Celery, settings: Settings) -> None:
     signals.setup_logging.connect(_keep_our_logging, weak=False, dispatch_uid="snapscale-logs")
     signals.task_prerun.connect(_attempt_started, weak=False, dispatch_uid="snapscale-prerun")
     signals.task_postrun.connect(_attempt_finished, weak=False, dispatch_uid="snapscale-postrun")
+    signals.task_failure.connect(_attempt_killed, weak=False, dispatch_uid="snapscale-killed")
 
     def serve_metrics(**_: Any) -> None:
         start_metrics_server(app, settings.worker_metrics_port)
@@ -73,6 +75,21 @@ def _attempt_finished(task_id: str, task: Task, state: str | None = None, **_: A
         outcome = _OUTCOMES.get(state or "")
         if outcome is not None:
             job_finished(task.name, outcome, time.perf_counter() - began)
+    finally:
+        binding.undo()
+
+
+def _attempt_killed(
+    sender: Task, task_id: str, exception: BaseException | None = None, **_: Any
+) -> None:
+    """A pool process killed at the job time limit never reaches task_postrun: the main
+    process, which killed it, counts the attempt and logs it with the job's id."""
+    if not isinstance(exception, TimeLimitExceeded):
+        return  # an ordinary failure: counted by the pool process that ran the job
+    limit = float(exception.args[0]) if exception.args else 0.0
+    binding = bind_job(sender.name, request_id=None, job_id=task_id)
+    try:
+        job_finished(sender.name, "timed_out", limit)
     finally:
         binding.undo()
 

@@ -103,7 +103,7 @@ class SnapscaleServer(BaseApplication):  # type: ignore[misc]
 
     def _on_starting(self, _arbiter: Arbiter) -> None:
         from snapscale.observability.logs import configure_logging
-        from snapscale.observability.metrics import reset_multiprocess_dir
+        from snapscale.observability.processes import reset_multiprocess_dir
 
         # Here rather than earlier: gunicorn has just set up its own loggers.
         configure_logging(self.settings)
