@@ -6,6 +6,8 @@ in-process cache and no servers to run. Production sets the URLs of real service
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import secrets
 from functools import cached_property
@@ -55,6 +57,11 @@ class Settings(BaseSettings):
         None,
         description="Signs tokens and cookies. Required with PostgreSQL; "
         "embedded mode keeps a generated one in data_dir.",
+    )
+    two_factor_keys: SecretStr | None = Field(
+        None,
+        description="Comma-separated Fernet keys sealing authenticator-app secrets at rest: "
+        "the first seals, every one opens. Unset: one derived from the secret key.",
     )
     access_token_ttl_seconds: int = Field(900, ge=60, le=86_400)
     refresh_token_ttl_days: int = Field(30, ge=1, le=365)
@@ -290,6 +297,27 @@ class Settings(BaseSettings):
         if not dsn.startswith(("https://", "http://")):
             raise ValueError("must look like https://<key>@<host>/<project>")
         return dsn
+
+    @field_validator("two_factor_keys")
+    @classmethod
+    def _fernet_keys(cls, keys: SecretStr | None) -> SecretStr | None:
+        if keys is None:
+            return None
+        found = [key.strip() for key in keys.get_secret_value().split(",") if key.strip()]
+        if not found:
+            return None  # empty (SNAPSCALE_TWO_FACTOR_KEYS= in a compose file): the default
+        for position, key in enumerate(found, start=1):
+            try:
+                decoded = base64.urlsafe_b64decode(key.encode())
+            except (ValueError, binascii.Error):
+                decoded = b""
+            if len(decoded) != 32:
+                # The value is a secret: say which key is wrong, never what it holds.
+                raise ValueError(
+                    f"key {position} is not a Fernet key (32 bytes, URL-safe base64, as "
+                    "Fernet.generate_key() makes)"
+                )
+        return SecretStr(",".join(found))
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

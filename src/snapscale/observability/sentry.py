@@ -8,8 +8,8 @@ its event scrubber: no cookies, no Authorization header, no user IP), no request
 and no local variables of stack frames: they hold user input and objects such as the
 settings whose text includes connection URLs, and a key denylist cannot see inside that
 text. As a last guard, every configured secret (database, Redis and broker passwords,
-the signing key, the S3 secret) is blanked from an event wherever it appears before it
-is sent.
+the signing key, the two-factor keys, the S3 secret) is blanked from an event wherever
+it appears before it is sent.
 """
 
 from __future__ import annotations
@@ -93,6 +93,8 @@ def _configured_secrets(settings: Settings) -> list[str]:
     for secret in (settings.secret_key, settings.s3_secret_access_key):
         if secret is not None:
             found.append(secret.get_secret_value())
+    if settings.two_factor_keys is not None:
+        found += settings.two_factor_keys.get_secret_value().split(",")
     return [value for value in found if value and len(value) >= _MIN_SECRET_LENGTH]
 
 

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 
 from sqlalchemy.exc import IntegrityError
 
 from snapscale.core import security
-from snapscale.core.accounts import repository, totp
+from snapscale.core.accounts import repository, sealed_secrets, totp
 from snapscale.core.accounts.schemas import RecoveryCodes, TwoFactorEnrolment, TwoFactorStatus
 from snapscale.core.db import UnitOfWork, utcnow
 from snapscale.core.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from snapscale.core.ids import new_id
 from snapscale.core.models import RecoveryCode, TwoFactorCredential, User
 from snapscale.core.ratelimit import RateLimited, RateLimiter
+
+log = logging.getLogger(__name__)
 
 CODE_NEEDED = (
     "This account uses two-factor sign-in: send the code from your authenticator app, "
@@ -70,10 +73,11 @@ async def start_enrolment(uow: UnitOfWork, *, user_id: int) -> TwoFactorEnrolmen
     if credential is not None and credential.enabled_at is not None:
         raise Conflict(ALREADY_ON)
     secret = totp.new_secret()
+    sealed = sealed_secrets.seal(uow.settings, secret)
     if credential is None:
-        uow.session.add(TwoFactorCredential(user_id=user.id, secret=secret))
+        uow.session.add(TwoFactorCredential(user_id=user.id, secret=sealed))
     else:
-        credential.secret = secret
+        credential.secret = sealed
         credential.last_used_step = None
     try:
         await uow.session.flush()
@@ -87,7 +91,10 @@ async def pending_enrolment(uow: UnitOfWork, *, user_id: int) -> TwoFactorEnrolm
     credential = await repository.get_two_factor(uow.session, user_id)
     if credential is None or credential.enabled_at is not None:
         return None
-    return _enrolment(await _active_user(uow, user_id), credential.secret)
+    secret = _unsealed(uow, credential)
+    if secret is None:
+        return None  # unreadable under the current keys: starting again replaces it
+    return _enrolment(await _active_user(uow, user_id), secret)
 
 
 async def cancel_enrolment(uow: UnitOfWork, *, user_id: int) -> None:
@@ -205,10 +212,31 @@ async def _accept_app_code(uow: UnitOfWork, credential: TwoFactorCredential, cod
     typed = _typed(code)
     if typed is None or not totp.is_totp_shaped(typed):
         return False
-    step = totp.matching_step(credential.secret, typed)
+    secret = _unsealed(uow, credential)
+    if secret is None:
+        return False  # recovery codes still work: they are hashes, not sealed
+    step = totp.matching_step(secret, typed)
     if step is None:
         return False
-    return await repository.claim_totp_step(uow.session, credential.user_id, step)
+    if not await repository.claim_totp_step(uow.session, credential.user_id, step):
+        return False
+    if not sealed_secrets.is_sealed_under_first_key(uow.settings, credential.secret):
+        credential.secret = sealed_secrets.reseal(uow.settings, credential.secret)  # rotated
+    return True
+
+
+def _unsealed(uow: UnitOfWork, credential: TwoFactorCredential) -> str | None:
+    try:
+        return sealed_secrets.unseal(uow.settings, credential.secret)
+    except sealed_secrets.SecretUnreadable:
+        # Loud: every code of this account is refused until the old key is listed again.
+        log.error(
+            "the two-factor secret of account %d opens with none of the keys in "
+            "SNAPSCALE_TWO_FACTOR_KEYS (or the secret key changed): list the old key "
+            "after the new one",
+            credential.user_id,
+        )
+        return None
 
 
 async def _accept_recovery_code(uow: UnitOfWork, user_id: int, code: str) -> bool:

@@ -20,7 +20,7 @@ def upgrade() -> None:
     op.create_table(
         "two_factor_credentials",
         sa.Column("user_id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("secret", sa.String(length=64), nullable=False),
+        sa.Column("secret", sa.String(length=255), nullable=False),
         sa.Column("enabled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_used_step", sa.BigInteger(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
