@@ -78,18 +78,28 @@ async def test_healthz_answers_even_with_every_dependency_down(settings, private
     assert response.json() == {"status": "ok"}
 
 
+def _assert_degraded(response: httpx.Response, redis_detail: str) -> None:
+    """Still ready (200): Redis down leaves every replica serving, so none is taken out."""
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["redis"] == redis_detail
+    assert body["checks"]["database"] == "ok"
+
+
 @pytest.mark.parametrize("stack", ["postgresql"], indirect=True)
-async def test_redis_stopped_is_not_ready_naming_redis(settings, private_redis):
+async def test_redis_stopped_is_degraded_not_unready_naming_redis(settings, private_redis):
     password = "redis-password-never-shown"
     port = private_redis.port
     private_redis.stop()
     configured = settings.model_copy(
-        update={"redis_url": f"redis://:{password}@127.0.0.1:{port}/0"}
+        update={"redis_url": f"redis://:{password}@127.0.0.1:{port}/0", **PATIENT}
     )
 
     response = await _probe(configured)
 
-    _assert_not_ready(response, "redis: connection refused")
+    _assert_degraded(response, "connection refused")
     assert password not in response.text
 
 
@@ -101,7 +111,7 @@ async def test_redis_stopped_is_not_ready_naming_redis(settings, private_redis):
         (5.0, 0.5, "0.5s"),  # the readiness limit cuts a slower client short
     ],
 )
-async def test_hung_redis_is_not_ready_within_the_timeout(
+async def test_hung_redis_is_degraded_within_the_timeout(
     settings, private_redis, redis_timeout, ready_timeout, reported
 ):
     configured = settings.model_copy(
@@ -113,7 +123,7 @@ async def test_hung_redis_is_not_ready_within_the_timeout(
     )
     response = await _probe(configured, hung=private_redis)
 
-    _assert_not_ready(response, f"redis: timed out after {reported}")
+    _assert_degraded(response, f"timed out after {reported}")
 
 
 async def test_unwritable_media_folder_is_not_ready_naming_storage(settings):

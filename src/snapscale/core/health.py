@@ -7,6 +7,13 @@ and each within a short limit, so a probe gets its answer in about that limit ev
 dependency hangs. A replica that is not ready is taken out of the load balancer until it
 is again.
 
+Redis is checked and reported, but it does not make a replica unready: without it every
+replica still serves (reads from the database, sessions signed out, limits counted in
+process: docs/RELIABILITY.md), and since every replica shares it, taking them all out of
+the load balancer would turn a degraded site into no site. The answer is then 200 with
+status "degraded". The database and storage are required: without them almost nothing
+works, and a replica that cannot reach them while others can is the case readiness is for.
+
 Failure reasons are written in our own words: /readyz may be reachable from outside, so
 they never carry a password, a URL or an internal host name.
 """
@@ -32,6 +39,7 @@ class Check:
     name: str
     ok: bool
     detail: str
+    required: bool = True  # when it fails, the replica is not ready (else only degraded)
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,13 @@ class Readiness:
 
     @property
     def ready(self) -> bool:
-        return all(check.ok for check in self.checks)
+        return all(check.ok for check in self.checks if check.required)
+
+    @property
+    def status(self) -> str:
+        if not self.ready:
+            return "unavailable"
+        return "ready" if all(check.ok for check in self.checks) else "degraded"
 
     def failures(self) -> str:
         """One line naming each failed dependency and why, e.g. 'redis: timed out after 1.0s'."""
@@ -48,7 +62,7 @@ class Readiness:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "status": "ready" if self.ready else "unavailable",
+            "status": self.status,
             "checks": {check.name: check.detail for check in self.checks},
         }
 
@@ -60,6 +74,7 @@ class _Probe:
     # The client's own timeout, when it is shorter than the probe's: a timeout is then
     # reported with the limit that really applied.
     client_timeout: float | None = None
+    required: bool = True
 
 
 async def check_readiness(runtime: Runtime) -> Readiness:
@@ -67,7 +82,14 @@ async def check_readiness(runtime: Runtime) -> Readiness:
     probes = [_Probe("database", lambda: _select_one(runtime))]
     if runtime.redis is not None:
         redis = runtime.redis
-        probes.append(_Probe("redis", lambda: redis.ping(), runtime.settings.redis_timeout_seconds))
+        probes.append(
+            _Probe(
+                "redis",
+                lambda: redis.ping(),
+                runtime.settings.redis_timeout_seconds,
+                required=False,
+            )
+        )
     probes.append(_Probe("storage", runtime.storage.check))
     checks = await asyncio.gather(*(_run(probe, timeout) for probe in probes))
     return Readiness(tuple(checks))
@@ -83,8 +105,8 @@ async def _run(probe: _Probe, limit_seconds: float) -> Check:
         await asyncio.wait_for(probe.run(), limit_seconds)
     except Exception as exc:
         limit = min(limit_seconds, probe.client_timeout or limit_seconds)
-        return Check(probe.name, False, describe_failure(exc, timeout=limit))
-    return Check(probe.name, True, OK)
+        return Check(probe.name, False, describe_failure(exc, timeout=limit), probe.required)
+    return Check(probe.name, True, OK, probe.required)
 
 
 def describe_failure(exc: BaseException, *, timeout: float) -> str:
