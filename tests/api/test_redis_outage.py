@@ -1,4 +1,5 @@
-"""With Redis stopped or hung, the API still answers profile reads from the database."""
+"""With Redis stopped or hung, the API still answers profile reads from the database, and
+its metrics say Redis is failing (readiness stays up: see tests/api/test_health.py)."""
 
 import time
 
@@ -7,6 +8,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from snapscale.api.app import create_api
+from tests.observability.scraping import parse, value
 from tests.support.factories import register, signed_in_user
 
 
@@ -33,6 +35,7 @@ async def test_profile_reads_answer_200_with_redis_stopped(api_on_private_redis,
 
 async def test_writes_and_reads_work_with_redis_stopped(api_on_private_redis, private_redis):
     api = api_on_private_redis
+    failures_before = await _redis_failures(api)
     private_redis.stop()
 
     user = await signed_in_user(api)
@@ -42,6 +45,12 @@ async def test_writes_and_reads_work_with_redis_stopped(api_on_private_redis, pr
     assert edit.status_code == 200
     assert profile.status_code == 200
     assert profile.json()["bio"] == "still here"
+    assert await _redis_failures(api) > failures_before
+
+
+async def _redis_failures(api: httpx.AsyncClient) -> float:
+    samples = parse((await api.get("/metrics")).text)
+    return value(samples, "snapscale_redis_failures_total", use="cache")
 
 
 async def test_profile_reads_answer_with_redis_hung(api_on_private_redis, private_redis):

@@ -93,11 +93,14 @@ class MemoryCache:
 
 
 class CircuitBreaker:
-    """Open for ``cooldown`` seconds after a failure; then one call may try again."""
+    """Open for ``cooldown`` seconds after a failure; then one call may try again. Each
+    failure is counted by ``use`` (snapscale_redis_failures_total): with /readyz staying
+    ready while Redis is away, that count is how an operator hears of it."""
 
-    def __init__(self, cooldown: float = 5.0) -> None:
+    def __init__(self, use: str, cooldown: float = 5.0) -> None:
         self.cooldown = cooldown
         self._open_until = 0.0
+        self._failures = metrics.REDIS_FAILURES.labels(use)
 
     @property
     def is_open(self) -> bool:
@@ -105,6 +108,7 @@ class CircuitBreaker:
 
     def record_failure(self) -> None:
         self._open_until = time.monotonic() + self.cooldown
+        self._failures.inc()
 
     def record_success(self) -> None:
         self._open_until = 0.0
@@ -116,7 +120,7 @@ class RedisCache:
     ) -> None:
         self._client = client
         self._prefix = prefix + "cache:"
-        self._breaker = breaker or CircuitBreaker()
+        self._breaker = breaker or CircuitBreaker("cache")
 
     async def get(self, key: str) -> bytes | None:
         return (await self.get_many([key]))[0]

@@ -290,7 +290,7 @@ class RateLimiter:
         self.policy = policy
         self._shared = FixedWindowRateLimiter(shared) if shared is not None else None
         self._local = FixedWindowRateLimiter(MemoryStorage())
-        self._breaker = CircuitBreaker()
+        self._breaker = CircuitBreaker("rate_limits")
 
     async def check(self, hits: Sequence[Hit]) -> Decision | None:
         """Count every hit, and decide: refused if any of its limits is used up (None when

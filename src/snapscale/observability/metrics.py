@@ -88,6 +88,12 @@ DB_CONNECTIONS_IN_USE = Gauge(
     "Database connections checked out of the pool (summed over live processes).",
     multiprocess_mode="livesum",
 )
+REDIS_FAILURES = Counter(
+    "snapscale_redis_failures_total",
+    "Redis calls that failed or timed out, after which the caller went on without Redis "
+    "(and, for the cache and rate limits, skipped it for a few seconds), by use.",
+    ["use"],
+)
 JOBS_STARTED = Counter("snapscale_jobs_started_total", "Job attempts started.", ["job"])
 JOBS_SUCCEEDED = Counter("snapscale_jobs_succeeded_total", "Job attempts that succeeded.", ["job"])
 JOBS_FAILED = Counter("snapscale_jobs_failed_total", "Job attempts that failed for good.", ["job"])

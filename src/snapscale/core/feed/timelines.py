@@ -34,6 +34,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from snapscale.core.errors import Unavailable
+from snapscale.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +209,7 @@ class RedisTimelines:
             self._miss(users, exc)
 
     def _miss(self, user_ids: Iterable[int], exc: Exception) -> None:
+        metrics.REDIS_FAILURES.labels("timelines").inc()
         if not (self._missed or self._missed_everyone):
             log.warning("timeline writes missed; those timelines go once Redis is back: %s", exc)
         if self._missed_everyone:
