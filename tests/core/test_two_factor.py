@@ -7,12 +7,8 @@ import asyncio
 
 import pyotp
 
-from snapscale.core.accounts import service as account_service
-from snapscale.core.accounts import totp, two_factor
-from snapscale.core.accounts.schemas import Registration
-from snapscale.core.errors import AuthenticationFailed
-from tests.support.factories import PASSWORD
-from tests.support.two_factor import code_now, next_code
+from snapscale.core.accounts import totp
+from tests.support.two_factor import enrolled_account, logs_in, next_code
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 MOMENT = 1_800_000_015.0  # 15 s into a step
@@ -63,41 +59,18 @@ def test_secrets_are_160_random_bits_for_the_named_account() -> None:
     assert f"secret={first}" in uri and "issuer=Snapscale" in uri
 
 
-async def _account_with_two_factor(runtime, username: str) -> tuple[str, list[str]]:
-    data = Registration(username=username, email=f"{username}@example.com", password=PASSWORD)
-    account = await runtime.run(account_service.register, data=data)
-    enrolment = await runtime.run(two_factor.start_enrolment, user_id=account.id)
-    codes = await runtime.run(
-        two_factor.confirm_enrolment,
-        user_id=account.id,
-        code=code_now(enrolment.secret),
-        limiter=None,
-    )
-    return enrolment.secret, codes.recovery_codes
-
-
-async def _log_in_with(runtime, username: str, otp: str) -> bool:
-    try:
-        await runtime.run(account_service.log_in, login=username, password=PASSWORD, otp=otp)
-    except AuthenticationFailed:
-        return False
-    return True
-
-
 async def test_one_app_code_raced_by_concurrent_log_ins_signs_in_once(runtime):
-    secret, _ = await _account_with_two_factor(runtime, "racer")
+    secret = (await enrolled_account(runtime, "racer")).secret
     code = next_code(secret)
 
-    results = await asyncio.gather(*(_log_in_with(runtime, "racer", code) for _ in range(4)))
+    results = await asyncio.gather(*(logs_in(runtime, "racer", code) for _ in range(4)))
 
     assert results.count(True) == 1
 
 
 async def test_one_recovery_code_raced_by_concurrent_log_ins_signs_in_once(runtime):
-    _, recovery_codes = await _account_with_two_factor(runtime, "twin")
+    recovery_codes = (await enrolled_account(runtime, "twin")).recovery_codes
 
-    results = await asyncio.gather(
-        *(_log_in_with(runtime, "twin", recovery_codes[0]) for _ in range(4))
-    )
+    results = await asyncio.gather(*(logs_in(runtime, "twin", recovery_codes[0]) for _ in range(4)))
 
     assert results.count(True) == 1

@@ -15,14 +15,9 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from snapscale.config import Settings, SettingsError, load_settings
-from snapscale.core.accounts import service as account_service
-from snapscale.core.accounts import two_factor
-from snapscale.core.accounts.schemas import Registration
 from snapscale.core.db import UnitOfWork
-from snapscale.core.errors import AuthenticationFailed
 from snapscale.core.runtime import Runtime
-from tests.support.factories import PASSWORD
-from tests.support.two_factor import code_now, next_code
+from tests.support.two_factor import enrolled_account, logs_in, next_code
 
 OLD_KEY, NEW_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 
@@ -47,19 +42,6 @@ def runtime_with_keys(settings: Settings) -> RuntimeWithKeys:
     return start
 
 
-async def _enrol(runtime: Runtime, username: str) -> tuple[int, str, list[str]]:
-    data = Registration(username=username, email=f"{username}@example.com", password=PASSWORD)
-    account = await runtime.run(account_service.register, data=data)
-    enrolment = await runtime.run(two_factor.start_enrolment, user_id=account.id)
-    codes = await runtime.run(
-        two_factor.confirm_enrolment,
-        user_id=account.id,
-        code=code_now(enrolment.secret),
-        limiter=None,
-    )
-    return account.id, enrolment.secret, codes.recovery_codes
-
-
 async def _stored_secret(runtime: Runtime, user_id: int) -> str:
     async def read(uow: UnitOfWork) -> str:
         result = await uow.session.execute(
@@ -70,34 +52,28 @@ async def _stored_secret(runtime: Runtime, user_id: int) -> str:
     return await runtime.run(read)
 
 
-async def _logs_in(runtime: Runtime, username: str, otp: str) -> bool:
-    try:
-        await runtime.run(account_service.log_in, login=username, password=PASSWORD, otp=otp)
-    except AuthenticationFailed:
-        return False
-    return True
-
-
 async def test_the_database_holds_the_secret_sealed(runtime_with_keys):
     async with runtime_with_keys(None) as runtime:  # the key derived from the secret key
-        user_id, secret, _ = await _enrol(runtime, "sealed")
+        account = await enrolled_account(runtime, "sealed")
+        user_id, secret = account.user_id, account.secret
         stored = await _stored_secret(runtime, user_id)
 
         assert secret not in stored and secret.lower() not in stored
         assert len(stored) > 100  # a Fernet token, not a 32-character base32 secret
-        assert await _logs_in(runtime, "sealed", next_code(secret))
+        assert await logs_in(runtime, "sealed", next_code(secret))
 
 
 async def test_a_rotated_key_keeps_codes_working_and_seals_again_under_the_new_key(
     runtime_with_keys,
 ):
     async with runtime_with_keys(OLD_KEY) as before:
-        user_id, secret, _ = await _enrol(before, "rotated")
+        account = await enrolled_account(before, "rotated")
+        user_id, secret = account.user_id, account.secret
         sealed_before = await _stored_secret(before, user_id)
         assert Fernet(OLD_KEY.encode()).decrypt(sealed_before.encode()).decode() == secret
 
     async with runtime_with_keys(f"{NEW_KEY},{OLD_KEY}") as after:
-        assert await _logs_in(after, "rotated", next_code(secret))
+        assert await logs_in(after, "rotated", next_code(secret))
         stored = await _stored_secret(after, user_id)
 
     # Sealed again under the new key alone: the old one can now be dropped.
@@ -108,16 +84,16 @@ async def test_with_the_key_lost_app_codes_are_refused_loudly_and_recovery_codes
     runtime_with_keys, caplog
 ):
     async with runtime_with_keys(OLD_KEY) as before:
-        user_id, secret, recovery_codes = await _enrol(before, "forgetful")
+        account = await enrolled_account(before, "forgetful")
 
     async with runtime_with_keys(NEW_KEY) as after:
         with caplog.at_level(logging.ERROR, logger="snapscale.core.accounts.two_factor"):
-            refused = not await _logs_in(after, "forgetful", next_code(secret))
+            refused = not await logs_in(after, "forgetful", next_code(account.secret))
         assert refused
-        assert f"two-factor secret of account {user_id} opens with none of the keys" in (
+        assert f"two-factor secret of account {account.user_id} opens with none of the" in (
             caplog.text
         )
-        assert await _logs_in(after, "forgetful", recovery_codes[0])
+        assert await logs_in(after, "forgetful", account.recovery_codes[0])
 
 
 @pytest.mark.parametrize(

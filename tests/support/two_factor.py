@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 import httpx
 import pyotp
 
-from tests.support.factories import SignedIn
+from snapscale.core.accounts import service as account_service
+from snapscale.core.accounts import two_factor
+from snapscale.core.accounts.schemas import Registration
+from snapscale.core.errors import AuthenticationFailed
+from snapscale.core.runtime import Runtime
+from tests.support.factories import PASSWORD, SignedIn
 
 STEP_SECONDS = 30
 TWO_FACTOR = "/api/v1/users/me/two-factor"
@@ -61,3 +66,33 @@ async def sign_in_with_code(
     if otp is not None:
         data["otp"] = otp
     return await api.post("/api/v1/auth/token", data=data)
+
+
+@dataclass(frozen=True)
+class EnrolledAccount:
+    user_id: int
+    secret: str
+    recovery_codes: list[str]
+
+
+async def enrolled_account(runtime: Runtime, username: str) -> EnrolledAccount:
+    """A new account with two-factor sign-in on, made through the core (no HTTP)."""
+    data = Registration(username=username, email=f"{username}@example.com", password=PASSWORD)
+    account = await runtime.run(account_service.register, data=data)
+    enrolment = await runtime.run(two_factor.start_enrolment, user_id=account.id)
+    codes = await runtime.run(
+        two_factor.confirm_enrolment,
+        user_id=account.id,
+        code=code_now(enrolment.secret),
+        limiter=None,
+    )
+    return EnrolledAccount(account.id, enrolment.secret, codes.recovery_codes)
+
+
+async def logs_in(runtime: Runtime, username: str, otp: str) -> bool:
+    """Whether the core signs ``username`` in with the password and ``otp``."""
+    try:
+        await runtime.run(account_service.log_in, login=username, password=PASSWORD, otp=otp)
+    except AuthenticationFailed:
+        return False
+    return True
