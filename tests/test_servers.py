@@ -27,6 +27,7 @@ from snapscale.core.accounts.schemas import Registration
 from snapscale.core.runtime import Runtime
 from tests.support import images
 from tests.support.factories import PASSWORD, registration
+from tests.support.processes import children_of, wait_until_ended
 from tests.support.servers import free_port, settings_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,18 +172,8 @@ def test_metrics_count_the_requests_of_every_worker(start_server, production):
 def test_sigterm_lets_an_upload_in_flight_finish_then_exits_0(start_server, production):
     server = start_server(production, "--api", "--workers", "1")
     with httpx.Client(base_url=server.url, timeout=10) as client:
-        account = registration()
-        assert client.post("/api/v1/auth/register", json=account).status_code == 201
-        tokens = client.post(
-            "/api/v1/auth/token",
-            data={"username": account["username"], "password": account["password"]},
-        ).json()
-        upload = client.build_request(
-            "POST",
-            "/api/v1/photos",
-            headers={"Authorization": f"Bearer {tokens['access_token']}"},
-            files={"file": ("photo.jpg", images.jpeg(1200, 900), "image/jpeg")},
-        )
+        _sign_up_and_in(client)
+        upload = client.build_request("POST", "/api/v1/photos", files=_A_PHOTO)
 
     def once_the_worker_is_stopping() -> None:
         server.terminate()
@@ -254,6 +245,20 @@ async def _register(settings: Settings, username: str) -> None:
         await runtime.aclose()
 
 
+_A_PHOTO = {"file": ("photo.jpg", images.jpeg(1200, 900), "image/jpeg")}
+
+
+def _sign_up_and_in(client: httpx.Client) -> None:
+    """A new account, whose bearer token the client then sends with every request."""
+    account = registration()
+    assert client.post("/api/v1/auth/register", json=account).status_code == 201
+    tokens = client.post(
+        "/api/v1/auth/token",
+        data={"username": account["username"], "password": account["password"]},
+    ).json()
+    client.headers["Authorization"] = f"Bearer {tokens['access_token']}"
+
+
 def _send_body_across(
     server: Server, request: httpx.Request, meanwhile: Callable[[], None]
 ) -> tuple[int, bytes]:
@@ -308,6 +313,34 @@ def test_embedded_serve_still_runs_the_api_and_site_in_one_process(start_server,
     # uvicorn ends by re-raising the signal it stopped for, as this command always has.
     assert server.exit_code() in (0, -signal.SIGTERM), server.log()
     assert "Application shutdown complete" in server.log()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_embedded_serve_leaves_no_process_behind_however_it_is_stopped(
+    start_server, settings, stop
+):
+    server = start_server(settings)
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        _upload_a_photo_and_wait_until_ready(client)
+    helpers = children_of(server.process.pid)
+    assert helpers, "processing a photo starts the image helper process"
+
+    server.process.send_signal(stop)
+    server.exit_code()
+
+    assert wait_until_ended(helpers, seconds=10) == [], server.log()
+
+
+def _upload_a_photo_and_wait_until_ready(client: httpx.Client) -> None:
+    _sign_up_and_in(client)
+    upload = client.post("/api/v1/photos", files=_A_PHOTO)
+    assert upload.status_code == 202, upload.text
+    deadline = time.monotonic() + START_SECONDS
+    while (photo := client.get(f"/api/v1/photos/{upload.json()['id']}").json())[
+        "status"
+    ] != "ready":
+        assert time.monotonic() < deadline, photo
+        time.sleep(0.2)
 
 
 def test_help_says_production_servers_never_migrate():

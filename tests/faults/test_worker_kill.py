@@ -12,7 +12,6 @@ import asyncio
 import os
 import signal
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,6 +19,7 @@ import pytest
 from snapscale.config import Settings
 from tests.support import workers
 from tests.support.factories import SignedIn, signed_in_user
+from tests.support.processes import alive, parent_of
 from tests.support.servers import RedisServer
 from tests.support.workers import (
     WAIT_SECONDS,
@@ -51,19 +51,6 @@ def production(settings: Settings, private_redis: RedisServer) -> Settings:
 
 
 api = workers.api
-
-
-def _parent_of(pid: int) -> int:
-    # The command name is in parentheses and may hold spaces: split after it.
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"  # a zombie has ended; only its exit status is left to collect
 
 
 async def _feed_ids(api: httpx.AsyncClient, reader: SignedIn) -> list[str]:
@@ -99,7 +86,7 @@ async def test_a_worker_killed_mid_job_leaves_the_photo_ready_exactly_once(
     try:
         async with slow_job(api, production, tmp_path, user=owner) as job:
             child = job.pool_child  # whichever worker took the job, its child is mid-way
-            main = _parent_of(child)
+            main = parent_of(child)
             assert main in (job.worker.pid, other.pid)
             os.kill(child if victim == "pool child" else main, signal.SIGKILL)
             photo = await wait_until_settled(api, job.photo_id, owner.headers)
@@ -110,7 +97,7 @@ async def test_a_worker_killed_mid_job_leaves_the_photo_ready_exactly_once(
 
     logs = "\n".join(p.read_text(errors="replace") for p in sorted(tmp_path.glob("*.log")))
     assert photo["status"] == "ready", logs
-    assert not _alive(child), "the killed job's process lives on"
+    assert not alive(child), "the killed job's process lives on"
     # Killed once, then done once more by a worker still standing; never a third time.
     assert await attempts_of(api, photo_id) == 2, logs
     assert len(marker.read_text().split()) == 2, logs

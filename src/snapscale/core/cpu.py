@@ -12,6 +12,8 @@ import asyncio
 import functools
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import ParamSpec, Protocol, TypeVar
@@ -20,6 +22,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 BACKGROUND_NICENESS = 10
+# How often the helper checks that the server that started it is still there.
+ORPHAN_CHECK_SECONDS = 1.0
 
 
 class CpuRunner(Protocol):
@@ -36,8 +40,25 @@ class ThreadRunner:
         pass
 
 
-def _lower_priority() -> None:
+def _start_helper(server_pid: int) -> None:
     os.nice(BACKGROUND_NICENESS)
+    threading.Thread(
+        target=_exit_once_orphaned, args=(server_pid,), name="orphan-watch", daemon=True
+    ).start()
+
+
+def _exit_once_orphaned(server_pid: int) -> None:
+    """End the helper when its server has gone.
+
+    The helper waits on its task pipe, whose write end it also holds, so it never sees
+    the server end by itself. The pool's own shutdown runs only when the server exits
+    normally; a server stopped by a signal's default action (uvicorn re-raises the
+    SIGTERM it stopped for), killed, or out of memory would leave the helper running
+    forever.
+    """
+    while os.getppid() == server_pid:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(0)
 
 
 class BackgroundProcessRunner:
@@ -61,7 +82,8 @@ class BackgroundProcessRunner:
             self._pool = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_lower_priority,
+                initializer=_start_helper,
+                initargs=(os.getpid(),),
             )
         call = functools.partial(function, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._pool, call)
