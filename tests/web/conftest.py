@@ -1,9 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask.testing import FlaskClient
+
+from snapscale.config import Settings
+from snapscale.web.core_access import EXTENSION_KEY
+from tests.web.helpers import Sites
 
 
 @pytest.fixture
@@ -15,3 +19,12 @@ def new_browser(site: FlaskClient) -> Callable[[], FlaskClient]:
 @pytest.fixture
 def other_browser(new_browser: Callable[[], FlaskClient]) -> FlaskClient:
     return new_browser()
+
+
+@pytest.fixture
+def sites(settings: Settings) -> Iterator[Sites]:
+    """Site apps started with their own settings; each is closed after the test."""
+    sites = Sites(settings)
+    yield sites
+    for app in sites.apps:
+        app.extensions[EXTENSION_KEY].close()

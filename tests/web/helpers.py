@@ -6,8 +6,12 @@ import html
 import re
 from itertools import count
 
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
+
+from snapscale.config import Settings
+from snapscale.web.app import create_site
 
 SESSION_COOKIE = "snapscale_session"
 PASSWORD = "violet-harbour-42"
@@ -77,3 +81,26 @@ def session_id(client: FlaskClient) -> str | None:
 def is_signed_in(client: FlaskClient) -> bool:
     """What a person sees: the page header offers "Log out" only to the signed in."""
     return ">Log out<" in client.get("/").text
+
+
+DEFAULT_ADDRESS = "192.0.2.10"
+
+
+class Sites:
+    """Site apps on the test's settings (with changes), and browsers on a chosen address."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.apps: list[Flask] = []
+
+    def start(self, **changes: object) -> Flask:
+        app = create_site(self.settings.model_copy(update=changes))
+        app.config["TESTING"] = True
+        self.apps.append(app)
+        return app
+
+    @staticmethod
+    def browser(app: Flask, address: str = DEFAULT_ADDRESS) -> FlaskClient:
+        browser = app.test_client()
+        browser.environ_base["REMOTE_ADDR"] = address
+        return browser

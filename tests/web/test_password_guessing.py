@@ -4,25 +4,12 @@ the sign-up budget of the address. Refusals are the readable 429 page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from snapscale.config import Settings
 from snapscale.core.accounts import service as account_service
 from snapscale.web.core_access import EXTENSION_KEY
-from tests.web.helpers import PASSWORD, log_in, sign_up, submit
-from tests.web.test_ratelimit import WRONG, Sites
+from tests.web.helpers import PASSWORD, Sites, log_in, sign_up, submit
+from tests.web.test_ratelimit import WRONG
 
 ACCOUNT_LIMIT = "too many log-in attempts for this account"
-
-
-@pytest.fixture
-def sites(settings: Settings) -> Iterator[Sites]:
-    sites = Sites(settings)
-    yield sites
-    for app in sites.apps:
-        app.extensions[EXTENSION_KEY].close()
 
 
 def test_the_username_and_the_email_share_one_budget(sites: Sites) -> None:

@@ -5,54 +5,30 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from flask import Flask
-from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from snapscale.api.app import create_api
 from snapscale.config import Settings
 from snapscale.embedded import EmbeddedApp
-from snapscale.web.app import create_site
-from snapscale.web.core_access import EXTENSION_KEY
 from tests.support import factories, images
-from tests.web.helpers import PASSWORD, is_signed_in, log_in, new_user, sign_up, submit
+from tests.web.helpers import (
+    DEFAULT_ADDRESS,
+    PASSWORD,
+    Sites,
+    is_signed_in,
+    log_in,
+    new_user,
+    sign_up,
+    submit,
+)
 from tests.web.test_photos import upload
 
 WRONG = "not-the-password-1"
-DEFAULT_ADDRESS = "192.0.2.10"
-
-
-class Sites:
-    """Site apps on the test's settings (with changes), and browsers on a chosen address."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.apps: list[Flask] = []
-
-    def start(self, **changes: object) -> Flask:
-        app = create_site(self.settings.model_copy(update=changes))
-        app.config["TESTING"] = True
-        self.apps.append(app)
-        return app
-
-    @staticmethod
-    def browser(app: Flask, address: str = DEFAULT_ADDRESS) -> FlaskClient:
-        browser = app.test_client()
-        browser.environ_base["REMOTE_ADDR"] = address
-        return browser
-
-
-@pytest.fixture
-def sites(settings: Settings) -> Iterator[Sites]:
-    sites = Sites(settings)
-    yield sites
-    for app in sites.apps:
-        app.extensions[EXTENSION_KEY].close()
 
 
 def rate_headers(response: TestResponse) -> tuple[str | None, str | None]:

@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from snapscale.config import Settings
-from snapscale.web.app import create_site
-from snapscale.web.core_access import EXTENSION_KEY
 from tests.support.two_factor import code_now, next_code, wrong_code
 from tests.web.helpers import (
     PASSWORD,
+    Sites,
     csrf_token,
     is_signed_in,
     log_in,
@@ -272,28 +269,8 @@ def test_new_recovery_codes_then_turning_it_off(site: FlaskClient) -> None:
     assert is_signed_in(site)
 
 
-class Sites:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.apps: list[Flask] = []
-
-    def browser(self, **changes: object) -> FlaskClient:
-        app = create_site(self.settings.model_copy(update=changes))
-        app.config["TESTING"] = True
-        self.apps.append(app)
-        return app.test_client()
-
-
-@pytest.fixture
-def sites(settings: Settings) -> Iterator[Sites]:
-    sites = Sites(settings)
-    yield sites
-    for app in sites.apps:
-        app.extensions[EXTENSION_KEY].close()
-
-
 def test_code_attempts_are_throttled_per_account(sites: Sites) -> None:
-    browser = sites.browser(rate_limit_two_factor="3/minute")
+    browser = sites.browser(sites.start(rate_limit_two_factor="3/minute"))
     app = turn_on(browser)  # the confirming code was attempt 1
     log_out(browser)
     log_in(browser, app.account["username"])
@@ -310,7 +287,7 @@ def test_code_attempts_are_throttled_per_account(sites: Sites) -> None:
 
 
 def test_the_code_step_counts_as_a_log_in_attempt_from_the_address(sites: Sites) -> None:
-    browser = sites.browser(rate_limit_login="3/minute")
+    browser = sites.browser(sites.start(rate_limit_login="3/minute"))
     app = turn_on(browser)
     log_out(browser)
     log_in(browser, app.account["username"])  # attempt 1
