@@ -4,8 +4,6 @@ services, so a client may be sent to any of them and must not notice."""
 
 from __future__ import annotations
 
-import html
-import re
 import shutil
 import signal
 import subprocess
@@ -23,6 +21,7 @@ from snapscale.config import Settings
 from tests.support import images
 from tests.support.factories import PASSWORD, registration
 from tests.support.servers import free_port, settings_env
+from tests.web.helpers import csrf_token_in
 
 pytestmark = [
     pytest.mark.parametrize("stack", ["postgresql"], indirect=True),
@@ -31,7 +30,6 @@ pytestmark = [
 
 START_SECONDS = 150
 LOGIN_TRIES_PER_ACCOUNT = 3
-_CSRF = re.compile(r'name="csrf_token"[^>]*\bvalue="([^"]+)"')
 
 
 @dataclass
@@ -98,8 +96,7 @@ def _token(base: str, username: str, password: str = PASSWORD) -> httpx.Response
 
 
 def _site_log_in(client: httpx.Client, base: str, username: str) -> httpx.Response:
-    form = client.get(f"{base}/login")
-    token = html.unescape(_CSRF.search(form.text).group(1))  # type: ignore[union-attr]
+    token = csrf_token_in(client.get(f"{base}/login").text, "/login")
     return client.post(
         f"{base}/login", data={"login": username, "password": PASSWORD, "csrf_token": token}
     )

@@ -9,20 +9,16 @@ import json
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from snapscale.api.app import create_api
 from snapscale.config import Settings
 from snapscale.observability.worker import start_metrics_server
 from snapscale.worker.celery_app import create_celery
 from tests.observability.scraping import Samples, scrape_worker, value
-from tests.support import images
+from tests.support import images, workers
 from tests.support.factories import signed_in_user
 from tests.support.photos import upload
 from tests.support.servers import RedisServer, free_port, wait_for_port
@@ -32,22 +28,14 @@ pytestmark = pytest.mark.parametrize("stack", ["postgresql"], indirect=True)
 
 WAIT_SECONDS = 90
 
+api = workers.api  # on this module's production settings, below
+
 
 @pytest.fixture
 def production(settings: Settings, private_redis: RedisServer) -> Settings:
     return settings.model_copy(
         update={"broker_url": private_redis.url, "worker_metrics_port": free_port()}
     )
-
-
-@pytest.fixture
-async def api(production: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_api(production)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            client.runtime = app.state.runtime  # type: ignore[attr-defined]
-            yield client
 
 
 def json_lines(log: Path) -> list[dict[str, Any]]:

@@ -1,6 +1,8 @@
-"""Helpers for photo tests: upload through the API and wait for background jobs."""
+"""Helpers for photo tests: upload through the API, wait for background jobs, or hold them."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import httpx
 
@@ -35,3 +37,17 @@ async def finish_jobs(api: httpx.AsyncClient) -> None:
 
 async def stored_keys(api: httpx.AsyncClient, photo_id: str) -> list[str]:
     return sorted(await api.runtime.storage.list_keys(f"photos/{photo_id}/"))  # type: ignore[attr-defined]
+
+
+class HeldJobs:
+    """A job queue that keeps every job instead of running it: the photos it is sent stay
+    "processing" until a test runs their jobs itself, if it does."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    async def send(self, name: str, kwargs: dict[str, Any]) -> None:
+        self.sent.append((name, kwargs))
+
+    async def aclose(self) -> None:
+        pass

@@ -4,21 +4,14 @@ password and a deactivated account get the same page, after the same password ch
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import argon2
 import pytest
 from flask.testing import FlaskClient
 
-from tests.web.helpers import PASSWORD, csrf_token, log_in, sign_up
+from tests.web.helpers import PASSWORD, csrf_token, log_in, sign_up, without_form_echo
 from tests.web.test_admin_dashboard import create_admin
-
-
-def without_form_echo(page: str) -> str:
-    """The page minus what differs between any two requests: the token and the typed login."""
-    page = re.sub(r'name="csrf_token"[^>]*value="[^"]*"', "", page)
-    return re.sub(r'name="login"[^>]*value="[^"]*"', "", page)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from snapscale.web.app import create_site
 from snapscale.web.core_access import EXTENSION_KEY, SiteCore
 from snapscale.web.views import profiles
 from tests.support import images
+from tests.support.photos import HeldJobs
 from tests.web.helpers import csrf_token, log_out, sign_up, submit
 
 SCRIPT = "<script>alert('owned')</script>"
@@ -34,6 +35,7 @@ def upload(
     caption: str = "",
     *,
     filename: str = "photo.jpg",
+    content_type: str = "image/jpeg",
     headers: dict[str, str] | None = None,
 ) -> TestResponse:
     """Post the upload form as a browser would: multipart, with the page's CSRF token."""
@@ -42,7 +44,7 @@ def upload(
         data={
             "csrf_token": csrf_token(client, "/upload"),
             "caption": caption,
-            "file": (io.BytesIO(data), filename, "image/jpeg"),
+            "file": (io.BytesIO(data), filename, content_type),
         },
         content_type="multipart/form-data",
         headers=headers or {},
@@ -51,7 +53,11 @@ def upload(
 
 def uploaded(client: FlaskClient, data: bytes | None = None, caption: str = "") -> str:
     """Upload a photo that is accepted; returns its id."""
-    response = upload(client, data if data is not None else images.jpeg(800, 600), caption)
+    return accepted_id(upload(client, data if data is not None else images.jpeg(800, 600), caption))
+
+
+def accepted_id(response: TestResponse) -> str:
+    """The id of the photo an upload's answer says was accepted."""
     assert response.status_code == 303, response.text
     found = PHOTO_PATH.fullmatch(response.headers["Location"])
     assert found is not None, response.headers["Location"]
@@ -83,19 +89,6 @@ def image_tag(page: str) -> dict[str, str]:
 
 def grid_links(page: str) -> list[str]:
     return re.findall(r'<a class="tile-link[^"]*" href="/p/([0-9]+)"', page)
-
-
-class HeldJobs:
-    """A queue that keeps every job: the photos it is sent stay "processing"."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-
-    async def send(self, name: str, kwargs: dict[str, Any]) -> None:
-        self.sent.append((name, kwargs))
-
-    async def aclose(self) -> None:
-        pass
 
 
 @pytest.fixture

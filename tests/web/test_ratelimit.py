@@ -3,7 +3,6 @@ counters as the API (one count for both front ends), and headers on counted page
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import AsyncIterator
 
@@ -20,6 +19,7 @@ from tests.web.helpers import (
     DEFAULT_ADDRESS,
     PASSWORD,
     Sites,
+    csrf_token_in,
     is_signed_in,
     log_in,
     new_user,
@@ -156,9 +156,7 @@ async def embedded(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 async def site_log_in(client: httpx.AsyncClient, login: str, password: str) -> httpx.Response:
     page = await client.get("/login")
-    token = re.search(r'name="csrf_token"[^>]*\bvalue="([^"]+)"', page.text)
-    assert token is not None
-    form = {"login": login, "password": password, "csrf_token": html.unescape(token.group(1))}
+    form = {"login": login, "password": password, "csrf_token": csrf_token_in(page.text, "/login")}
     return await client.post("/login", data=form)
 
 

@@ -8,7 +8,6 @@ and the tables of cases are shared (tests/support/hostile_uploads.py).
 from __future__ import annotations
 
 import html
-import io
 import re
 import time
 from collections.abc import AsyncIterator
@@ -22,32 +21,27 @@ from werkzeug.test import TestResponse
 
 from snapscale.core.photos.imaging import CORRUPT as UNDECODABLE_REASON
 from snapscale.embedded import EmbeddedApp
-from snapscale.web.core_access import EXTENSION_KEY, SiteCore
 from tests.support import hostile_uploads as hostile
 from tests.support import images
-from tests.web.helpers import csrf_token, new_user, sign_up
+from tests.web.helpers import csrf_token, csrf_token_in, new_user, sign_up
+from tests.web.test_photos import accepted_id, finish_jobs
+from tests.web.test_photos import upload as upload_form
 
 BOUNDARY = "site-hostile-upload-boundary-19c"
 CAPTION = "Keep this caption"
 NO_PHOTOS_YET = "You have not shared any photos yet."
-PHOTO_PATH = re.compile(r"/p/([0-9]+)")
 RENDITION_FILES = ["large.webp", "medium.webp", "original", "thumb.webp"]
-_CSRF = re.compile(r'name="csrf_token"[^>]*\bvalue="([^"]+)"')
 
 
 def upload(
-    client: FlaskClient, data: bytes, *, filename: str = "photo.jpg", content_type: str = ""
+    client: FlaskClient,
+    data: bytes,
+    *,
+    filename: str = "photo.jpg",
+    content_type: str = "image/jpeg",
 ) -> TestResponse:
-    """The upload form as a browser posts it (multipart, the page's CSRF token)."""
-    return client.post(
-        "/upload",
-        data={
-            "csrf_token": csrf_token(client, "/upload"),
-            "caption": CAPTION,
-            "file": (io.BytesIO(data), filename, content_type or "image/jpeg"),
-        },
-        content_type="multipart/form-data",
-    )
+    """The upload form as a browser posts it, with a caption that must survive a refusal."""
+    return upload_form(client, data, CAPTION, filename=filename, content_type=content_type)
 
 
 def raw_upload(client: FlaskClient, file_params: bytes, data: bytes) -> TestResponse:
@@ -68,18 +62,6 @@ def file_errors(page: str) -> list[str]:
     return [
         html.unescape(m) for m in re.findall(r'<p class="error" id="file-error-\d+">([^<]*)<', page)
     ]
-
-
-def accepted_id(response: TestResponse) -> str:
-    assert response.status_code == 303, response.text
-    found = PHOTO_PATH.fullmatch(response.headers["Location"])
-    assert found is not None, response.headers["Location"]
-    return found.group(1)
-
-
-def finish_jobs(client: FlaskClient) -> None:
-    core: SiteCore = client.application.extensions[EXTENSION_KEY]
-    core.bridge.call(core.runtime.jobs.wait_idle, 60)  # type: ignore[attr-defined]
 
 
 def files_under(folder: Path) -> list[str]:
@@ -224,9 +206,7 @@ async def embedded(settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def _token(browser: httpx.AsyncClient, path: str) -> str:
-    found = _CSRF.search((await browser.get(path)).text)
-    assert found is not None, path
-    return html.unescape(found.group(1))
+    return csrf_token_in((await browser.get(path)).text, path)
 
 
 @pytest.mark.parametrize("stack", ["sqlite"], indirect=True)

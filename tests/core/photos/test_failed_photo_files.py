@@ -9,28 +9,13 @@ from typing import Any
 
 from sqlalchemy import update
 
-from snapscale.core.accounts import service as account_service
-from snapscale.core.accounts.schemas import Registration
 from snapscale.core.models import Photo
 from snapscale.core.photos import jobs as photo_jobs
 from snapscale.core.photos import service as photo_service
-from snapscale.core.photos.schemas import Upload
 from snapscale.core.runtime import Runtime
+from tests.core.photos.helpers import new_owner, uploaded, use_up_attempts
 from tests.support import images
-from tests.support.factories import PASSWORD
-
-
-class HeldJobs:
-    """Keeps every job instead of running it, so a test can run them when it chooses."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-
-    async def send(self, name: str, kwargs: dict[str, Any]) -> None:
-        self.sent.append((name, kwargs))
-
-    async def aclose(self) -> None:
-        pass
+from tests.support.photos import HeldJobs
 
 
 class GivesUpMidway:
@@ -55,19 +40,9 @@ class GivesUpMidway:
         pass
 
 
-async def _owner(runtime: Runtime) -> int:
-    data = Registration(username="owner", email="owner@example.com", password=PASSWORD)
-    return (await runtime.run(account_service.register, data=data)).id
-
-
-async def _upload(runtime: Runtime, owner_id: int, data: bytes) -> int:
-    photo, _ = await runtime.run(photo_service.upload, owner_id=owner_id, data=Upload(data=data))
-    return photo.id
-
-
 async def test_an_undecodable_photo_fails_and_its_original_is_removed(runtime):
-    owner_id = await _owner(runtime)
-    photo_id = await _upload(runtime, owner_id, images.corrupt_jpeg())
+    owner_id = await new_owner(runtime)
+    photo_id = await uploaded(runtime, owner_id, images.corrupt_jpeg())
     assert await runtime.storage.list_keys("photos/") == [f"photos/{photo_id}/original"]
 
     await runtime.jobs.wait_idle(limit_seconds=60)
@@ -79,17 +54,11 @@ async def test_an_undecodable_photo_fails_and_its_original_is_removed(runtime):
 
 
 async def test_a_photo_given_up_after_its_attempts_loses_its_files(runtime):
-    owner_id = await _owner(runtime)
-    photo_id = await _upload(runtime, owner_id, images.jpeg(320, 240))
+    owner_id = await new_owner(runtime)
+    photo_id = await uploaded(runtime, owner_id, images.jpeg(320, 240))
     await runtime.jobs.wait_idle(limit_seconds=60)
     assert len(await runtime.storage.list_keys(f"photos/{photo_id}/")) == 4
-    async with runtime.unit_of_work() as uow:  # as if every worker died on it
-        await uow.session.execute(
-            update(Photo)
-            .where(Photo.id == photo_id)
-            .values(status="processing", attempts=runtime.settings.job_max_attempts)
-        )
-        await uow.commit()
+    await use_up_attempts(runtime, photo_id)
 
     await photo_jobs.process_photo(runtime, photo_id=photo_id)
     await runtime.jobs.wait_idle(limit_seconds=60)
@@ -104,8 +73,8 @@ async def test_a_run_that_finishes_after_the_photo_failed_removes_what_it_wrote(
     runtime = Runtime(settings, jobs=HeldJobs(), cpu=cpu)
     cpu.runtime = runtime
     try:
-        owner_id = await _owner(runtime)
-        photo_id = await _upload(runtime, owner_id, images.jpeg(320, 240))
+        owner_id = await new_owner(runtime)
+        photo_id = await uploaded(runtime, owner_id, images.jpeg(320, 240))
 
         await photo_jobs.process_photo(runtime, photo_id=photo_id)
 

@@ -4,27 +4,13 @@ import contextlib
 
 from sqlalchemy import update
 
-from snapscale.core.accounts import service as account_service
-from snapscale.core.accounts.schemas import Registration
 from snapscale.core.models import Photo
 from snapscale.core.photos import jobs as photo_jobs
 from snapscale.core.photos import service as photo_service
 from snapscale.core.photos.schemas import Upload
 from snapscale.core.runtime import Runtime
+from tests.core.photos.helpers import new_owner, uploaded, use_up_attempts
 from tests.support import images
-from tests.support.factories import PASSWORD
-
-
-async def _owner(runtime) -> int:
-    data = Registration(username="owner", email="owner@example.com", password=PASSWORD)
-    return (await runtime.run(account_service.register, data=data)).id
-
-
-async def _upload(runtime, owner_id: int, data: bytes | None = None) -> int:
-    photo, _ = await runtime.run(
-        photo_service.upload, owner_id=owner_id, data=Upload(data=data or images.jpeg(900, 600))
-    )
-    return photo.id
 
 
 async def _upload_that_fails_after_storing(runtime, owner_id: int) -> None:
@@ -49,7 +35,7 @@ async def _status(runtime, photo_id: int) -> tuple[str, int]:
 
 
 async def test_running_the_job_twice_gives_the_same_files_and_row(runtime):
-    photo_id = await _upload(runtime, await _owner(runtime))
+    photo_id = await uploaded(runtime, await new_owner(runtime))
     await runtime.jobs.wait_idle(limit_seconds=60)
     first = await _files(runtime, photo_id)
     before = await runtime.run(photo_service.get_photo, photo_id=photo_id, viewer_id=None)
@@ -72,23 +58,17 @@ async def test_running_the_job_twice_gives_the_same_files_and_row(runtime):
 
 
 async def test_a_ready_photo_is_not_processed_again(runtime):
-    photo_id = await _upload(runtime, await _owner(runtime))
+    photo_id = await uploaded(runtime, await new_owner(runtime))
     await runtime.jobs.wait_idle(limit_seconds=60)
     await photo_jobs.process_photo(runtime, photo_id=photo_id)
     assert await _status(runtime, photo_id) == ("ready", 1)
 
 
 async def test_a_photo_that_keeps_killing_workers_ends_failed(runtime):
-    owner_id = await _owner(runtime)
-    photo_id = await _upload(runtime, owner_id)
+    owner_id = await new_owner(runtime)
+    photo_id = await uploaded(runtime, owner_id)
     await runtime.jobs.wait_idle(limit_seconds=60)
-    async with runtime.unit_of_work() as uow:
-        await uow.session.execute(
-            update(Photo)
-            .where(Photo.id == photo_id)
-            .values(status="processing", attempts=runtime.settings.job_max_attempts)
-        )
-        await uow.commit()
+    await use_up_attempts(runtime, photo_id)  # as if every worker died on it
 
     await photo_jobs.process_photo(runtime, photo_id=photo_id)
 
@@ -100,8 +80,8 @@ async def test_a_photo_that_keeps_killing_workers_ends_failed(runtime):
 
 
 async def test_the_sweep_resends_work_that_was_lost(runtime):
-    owner_id = await _owner(runtime)
-    photo_id = await _upload(runtime, owner_id)
+    owner_id = await new_owner(runtime)
+    photo_id = await uploaded(runtime, owner_id)
     await runtime.jobs.wait_idle(limit_seconds=60)
     async with runtime.unit_of_work() as uow:  # as if the job never reached a worker
         await uow.session.execute(
@@ -116,7 +96,7 @@ async def test_the_sweep_resends_work_that_was_lost(runtime):
 
 
 async def test_a_rolled_back_upload_leaves_no_file(runtime):
-    owner_id = await _owner(runtime)
+    owner_id = await new_owner(runtime)
 
     await _upload_that_fails_after_storing(runtime, owner_id)
     await runtime.jobs.wait_idle(limit_seconds=10)
@@ -145,12 +125,12 @@ async def test_the_job_is_sent_only_after_the_upload_commits(settings):
     runtime = Runtime(settings, jobs=jobs)
     jobs.runtime = runtime
     try:
-        owner_id = await _owner(runtime)
+        owner_id = await new_owner(runtime)
 
         await _upload_that_fails_after_storing(runtime, owner_id)
         assert jobs.sent == []  # rolled back: nothing sent
 
-        await _upload(runtime, owner_id)
+        await uploaded(runtime, owner_id)
         assert jobs.sent == [("photos.process", True)]  # sent, and the row was visible
     finally:
         await runtime.aclose()
