@@ -10,15 +10,12 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from snapscale.core.accounts import service as account_service
-from snapscale.core.accounts.schemas import Registration
 from snapscale.core.models import Photo, PhotoStatus
 from tests.support import images
 from tests.support.factories import (
-    PASSWORD,
     SignedIn,
-    registration,
     sign_in,
+    signed_in_admin,
     signed_in_user,
 )
 from tests.support.photos import finish_jobs, stored_keys, upload
@@ -54,17 +51,6 @@ async def alice_with_content(api: httpx.AsyncClient) -> Alice:
         )
         await uow.commit()
     return Alice(user, photo, comment.json()["id"], processing)
-
-
-async def signed_in_admin(api: httpx.AsyncClient) -> SignedIn:
-    data = registration()
-    await api.runtime.run(  # type: ignore[attr-defined]
-        account_service.register, data=Registration(**data), is_admin=True
-    )
-    tokens = (await sign_in(api, data["username"])).json()
-    return SignedIn(
-        data["username"], data["email"], PASSWORD, tokens["access_token"], tokens["refresh_token"]
-    )
 
 
 def attacks_on(alice: Alice) -> list[tuple[str, str, dict | None, int]]:

@@ -6,23 +6,14 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from snapscale.core.accounts import service as account_service
-from snapscale.core.accounts.schemas import Registration
-from tests.support.factories import PASSWORD, SignedIn, registration, sign_in, signed_in_user
+from tests.support.factories import (
+    sign_in,
+    signed_in_admin,
+    signed_in_user,
+)
 from tests.support.photos import finish_jobs, stored_keys, upload
 
 PROBLEM = "application/problem+json"
-
-
-async def signed_in_admin(api: httpx.AsyncClient) -> SignedIn:
-    data = registration()
-    await api.runtime.run(  # type: ignore[attr-defined]
-        account_service.register, data=Registration(**data), is_admin=True
-    )
-    tokens = (await sign_in(api, data["username"])).json()
-    return SignedIn(
-        data["username"], data["email"], PASSWORD, tokens["access_token"], tokens["refresh_token"]
-    )
 
 
 def admin_routes(username: str) -> list[tuple[str, str]]:

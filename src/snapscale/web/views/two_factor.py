@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import (
     Blueprint,
@@ -23,6 +23,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from snapscale.core.accounts import two_factor
@@ -45,6 +46,7 @@ PENDING_SIGN_IN_SECONDS = 300
 NO_STORE = {"Cache-Control": "no-store"}
 
 Page = tuple[str, int] | tuple[str, int, dict[str, str]]
+Result = TypeVar("Result")
 
 
 def ask_for_code(user: User, next_url: str | None) -> Response:
@@ -135,34 +137,61 @@ def cancel() -> Response:
 @login_required
 def confirm() -> Response | Page:
     form = CodeForm(prefix="confirm")
-    outcome = _new_recovery_codes(form, two_factor.confirm_enrolment)
-    if isinstance(outcome, RecoveryCodes):
-        return _recovery_codes_page(outcome, "Two-factor sign-in is on.")
-    return outcome or _settings_page(confirm_form=form, status=422)
+    answer = _code_checked(
+        form,
+        lambda: _with_code(two_factor.confirm_enrolment, form),
+        lambda codes: _recovery_codes_page(codes, "Two-factor sign-in is on."),
+    )
+    return answer or _settings_page(confirm_form=form, status=422)
 
 
 @bp.post("/settings/two-factor/recovery-codes")
 @login_required
 def regenerate() -> Response | Page:
     form = CodeForm(prefix="regenerate")
-    outcome = _new_recovery_codes(form, two_factor.regenerate_recovery_codes)
-    if isinstance(outcome, RecoveryCodes):
-        message = "New recovery codes are ready; the old ones no longer work."
-        return _recovery_codes_page(outcome, message)
-    return outcome or _settings_page(regenerate_form=form, status=422)
+    answer = _code_checked(
+        form,
+        lambda: _with_code(two_factor.regenerate_recovery_codes, form),
+        lambda codes: _recovery_codes_page(
+            codes, "New recovery codes are ready; the old ones no longer work."
+        ),
+    )
+    return answer or _settings_page(regenerate_form=form, status=422)
 
 
-def _new_recovery_codes(
-    form: CodeForm, action: Callable[..., Awaitable[RecoveryCodes]]
-) -> RecoveryCodes | Response | None:
-    """Run a code-checked action that makes recovery codes (turning two-factor sign-in
-    on, or renewing them): the codes; a redirect to the settings page when the action no
-    longer applies (two-factor sign-in was turned on or off meanwhile); or None when the
-    form has errors to show."""
+@bp.post("/settings/two-factor/disable")
+@login_required
+def disable() -> Response | Page:
+    form = TwoFactorDisableForm(prefix="disable")
+    answer = _code_checked(
+        form,
+        lambda: _with_code(two_factor.disable, form, password=form.password.data or ""),
+        lambda _: _turned_off(),
+    )
+    return answer or _settings_page(disable_form=form, status=422)
+
+
+def _with_code(
+    action: Callable[..., Awaitable[Result]], form: CodeForm | TwoFactorDisableForm, **more: Any
+) -> Result:
+    return run(
+        action, user_id=current_user.id, code=form.code.data or "", limiter=_limiter(), **more
+    )
+
+
+def _code_checked(
+    form: FlaskForm,
+    action: Callable[[], Result],
+    done: Callable[[Result], Response | Page],
+) -> Response | Page | None:
+    """Run a code-checked settings action once its form is valid, and answer with ``done``
+    of its result. When the action no longer applies (two-factor sign-in was turned on or
+    off meanwhile), a redirect to the settings page; None when the form has errors to
+    show."""
     if not form.validate_on_submit():
         return None
     try:
-        return run(action, user_id=current_user.id, code=form.code.data or "", limiter=_limiter())
+        result = action()
     except RateLimited:
         raise
     except Conflict as error:
@@ -171,32 +200,12 @@ def _new_recovery_codes(
     except DomainError as error:
         show_errors(form, error)
         return None
+    return done(result)
 
 
-@bp.post("/settings/two-factor/disable")
-@login_required
-def disable() -> Response | Page:
-    form = TwoFactorDisableForm(prefix="disable")
-    if form.validate_on_submit():
-        try:
-            run(
-                two_factor.disable,
-                user_id=current_user.id,
-                password=form.password.data or "",
-                code=form.code.data or "",
-                limiter=_limiter(),
-            )
-        except RateLimited:
-            raise
-        except Conflict as error:
-            flash(error.detail, "error")
-            return redirect(url_for("two_factor.settings"), 303)
-        except DomainError as error:
-            show_errors(form, error)
-        else:
-            flash("Two-factor sign-in is off: logging in needs only your password.", "success")
-            return redirect(url_for("two_factor.settings"), 303)
-    return _settings_page(disable_form=form, status=422)
+def _turned_off() -> Response:
+    flash("Two-factor sign-in is off: logging in needs only your password.", "success")
+    return redirect(url_for("two_factor.settings"), 303)
 
 
 def _settings_page(
